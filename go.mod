@@ -1,0 +1,3 @@
+module github.com/aksoidc/aksoidc
+
+go 1.26
