@@ -1,0 +1,244 @@
+// Package oidctest serves a hand-written OIDC issuer over TLS on 127.0.0.1 for tests. It signs
+// JWTs by hand so that it can also produce tokens a real identity provider never would (alg
+// "none", HS256 keyed with the public key, an unknown key).
+package oidctest
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Issuer is a running test OIDC issuer.
+type Issuer struct {
+	URL    string          // https://127.0.0.1:PORT, no trailing slash; also the `iss` it signs
+	CAFile string          // PEM file with the CA that signed the server certificate
+	CAPEM  []byte          // contents of CAFile
+	Mux    *http.ServeMux  // serves discovery and keys; tests may add handlers before use
+	Key    *rsa.PrivateKey // current signing key, published in JWKS with kid "k1"
+
+	unknownKey *rsa.PrivateKey
+}
+
+// SignMode selects how SignMode signs a token.
+type SignMode int
+
+const (
+	// RS256 signs with Key and kid "k1", as a real issuer would.
+	RS256 SignMode = iota
+	// None sets alg "none" and an empty signature.
+	None
+	// HS256WithPublicKey signs with HMAC-SHA256 keyed with the PEM of the public key (the classic
+	// algorithm-confusion attack).
+	HS256WithPublicKey
+	// UnknownKey signs RS256 with a key that is not in the JWKS, kid "unknown".
+	UnknownKey
+)
+
+// New starts an issuer and closes it with t.Cleanup.
+func New(t testing.TB) *Issuer {
+	t.Helper()
+	caPEM, serverCert := newCertificates(t)
+	i := &Issuer{
+		CAPEM:      caPEM,
+		Mux:        http.NewServeMux(),
+		Key:        newRSAKey(t),
+		unknownKey: newRSAKey(t),
+	}
+	srv := httptest.NewUnstartedServer(i.Mux)
+	srv.TLS = serverTLSConfig(serverCert)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	i.URL = srv.URL
+	i.CAFile = filepath.Join(t.TempDir(), "issuer-ca.pem")
+	if err := os.WriteFile(i.CAFile, caPEM, 0o600); err != nil {
+		t.Fatalf("write issuer CA file: %v", err)
+	}
+	i.Mux.HandleFunc("GET /.well-known/openid-configuration", i.serveDiscovery)
+	i.Mux.HandleFunc("GET /keys", i.serveKeys)
+	return i
+}
+
+func newRSAKey(t testing.TB) *rsa.PrivateKey {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatalf("generate RSA key: %v", err)
+	}
+	return key
+}
+
+func (i *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, map[string]any{
+		"issuer":                                i.URL,
+		"authorization_endpoint":                i.URL + "/authorize",
+		"token_endpoint":                        i.URL + "/token",
+		"device_authorization_endpoint":         i.URL + "/device/code",
+		"jwks_uri":                              i.URL + "/keys",
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"grant_types_supported": []string{
+			"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code",
+		},
+	})
+}
+
+func (i *Issuer) serveKeys(w http.ResponseWriter, _ *http.Request) {
+	pub := i.Key.PublicKey
+	writeJSON(w, map[string]any{"keys": []map[string]any{{
+		"kty": "RSA",
+		"use": "sig",
+		"alg": "RS256",
+		"kid": "k1",
+		"n":   b64(pub.N.Bytes()),
+		"e":   b64(big.NewInt(int64(pub.E)).Bytes()),
+	}}})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Claims returns a valid claim set for sub and aud that expires after ttl (negative for a token
+// that has already expired).
+func (i *Issuer) Claims(sub, aud string, ttl time.Duration) map[string]any {
+	now := time.Now().Unix()
+	return map[string]any{
+		"iss": i.URL,
+		"sub": sub,
+		"aud": aud,
+		"iat": now,
+		"nbf": now,
+		"exp": time.Now().Add(ttl).Unix(),
+	}
+}
+
+// Sign returns claims as an RS256 JWT signed with Key, kid "k1".
+func (i *Issuer) Sign(t testing.TB, claims map[string]any) string {
+	t.Helper()
+	return i.SignMode(t, RS256, claims)
+}
+
+// SignMode returns claims as a JWT signed as mode says.
+func (i *Issuer) SignMode(t testing.TB, mode SignMode, claims map[string]any) string {
+	t.Helper()
+	header := map[string]any{"typ": "JWT"}
+	switch mode {
+	case RS256:
+		header["alg"], header["kid"] = "RS256", "k1"
+	case UnknownKey:
+		header["alg"], header["kid"] = "RS256", "unknown"
+	case None:
+		header["alg"] = "none"
+	case HS256WithPublicKey:
+		header["alg"], header["kid"] = "HS256", "k1"
+	default:
+		t.Fatalf("unknown sign mode %d", mode)
+	}
+	signingInput := encodeSegment(t, header) + "." + encodeSegment(t, claims)
+	return signingInput + "." + b64(i.signature(t, mode, []byte(signingInput)))
+}
+
+func (i *Issuer) signature(t testing.TB, mode SignMode, input []byte) []byte {
+	t.Helper()
+	switch mode {
+	case None:
+		return nil
+	case HS256WithPublicKey:
+		der, err := x509.MarshalPKIXPublicKey(&i.Key.PublicKey)
+		if err != nil {
+			t.Fatalf("marshal public key: %v", err)
+		}
+		mac := hmac.New(sha256.New, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		mac.Write(input)
+		return mac.Sum(nil)
+	}
+	key := i.Key
+	if mode == UnknownKey {
+		key = i.unknownKey
+	}
+	digest := sha256.Sum256(input)
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatalf("sign token: %v", err)
+	}
+	return sig
+}
+
+func encodeSegment(t testing.TB, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encode JWT segment: %v", err)
+	}
+	return b64(data)
+}
+
+func b64(data []byte) string { return base64.RawURLEncoding.EncodeToString(data) }
+
+// newCertificates returns a fresh CA (PEM) and a server certificate it signed for 127.0.0.1 and ::1.
+func newCertificates(t testing.TB) ([]byte, tls.Certificate) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generate CA key: %v", err)
+	}
+	now := time.Now()
+	caTemplate := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "oidctest CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatalf("create CA certificate: %v", err)
+	}
+	serverKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("generate server key: %v", err)
+	}
+	serverTemplate := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	serverDER, err := x509.CreateCertificate(rand.Reader, serverTemplate, caTemplate, &serverKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatalf("create server certificate: %v", err)
+	}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	return caPEM, tls.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}
+}
+
+func serverTLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}
