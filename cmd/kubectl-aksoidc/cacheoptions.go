@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/aksoidc/aksoidc/pkg/login"
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
+	"github.com/spf13/pflag"
+)
+
+// cacheOptions are the flags that pick a cache entry; get-token, logout and
+// whoami share them so each finds the entry the others wrote.
+type cacheOptions struct {
+	issuerURL      string
+	clientID       string
+	extraScopes    []string
+	grantType      string
+	useAccessToken bool
+	extraParams    []string
+	storage        string
+	cacheDir       string
+	verbosity      int
+
+	// Filled by complete.
+	params map[string]string
+	log    login.Logger
+}
+
+func (o *cacheOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.issuerURL, "issuer-url", "", "OIDC issuer URL (required)")
+	fs.StringVar(&o.clientID, "client-id", "", "OAuth client ID (required)")
+	fs.StringArrayVar(&o.extraScopes, "extra-scope", nil, "scope to request besides openid and offline_access (repeatable)")
+	fs.StringVar(&o.grantType, "grant-type", string(login.AuthCode), "login flow: authcode, authcode-keyboard or device-code")
+	fs.BoolVar(&o.useAccessToken, "use-access-token", false, "hand kubectl the access token instead of the ID token")
+	fs.StringArrayVar(&o.extraParams, "auth-request-extra-param", nil, "key=value added to the authorization request (repeatable)")
+	fs.StringVar(&o.storage, "token-cache-storage", "keyring", "where tokens are kept: keyring (falls back to file), file or none")
+	fs.StringVar(&o.cacheDir, "token-cache-dir", defaultCacheDir(), "directory of the file cache and the lock files")
+	fs.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity on stderr (1: decisions, 6: HTTP requests)")
+}
+
+func defaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "kubectl-aksoidc")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".kube", "cache", "aksoidc")
+	}
+	return filepath.Join(os.TempDir(), "kubectl-aksoidc")
+}
+
+// validate reports every problem at once.
+func (o *cacheOptions) validate(needIssuer bool) []error {
+	var errs []error
+	if needIssuer {
+		errs = append(errs, validateIssuer(o.issuerURL))
+		if o.clientID == "" {
+			errs = append(errs, errors.New("--client-id is required"))
+		}
+	}
+	grants := []string{string(login.AuthCode), string(login.AuthCodeKeyboard), string(login.DeviceCode)}
+	if !slices.Contains(grants, o.grantType) {
+		errs = append(errs, fmt.Errorf("--grant-type %q: want one of %s", o.grantType, strings.Join(grants, ", ")))
+	}
+	if !slices.Contains([]string{"keyring", "file", "none"}, o.storage) {
+		errs = append(errs, fmt.Errorf("--token-cache-storage %q: want keyring, file or none", o.storage))
+	}
+	for _, p := range o.extraParams {
+		if k, _, ok := strings.Cut(p, "="); !ok || k == "" {
+			errs = append(errs, fmt.Errorf("--auth-request-extra-param %q: want key=value", p))
+		}
+	}
+	if o.cacheDir == "" {
+		errs = append(errs, errors.New("--token-cache-dir must not be empty"))
+	}
+	return errs
+}
+
+// validateIssuer refuses plain HTTP except on loopback, where no one can
+// read the traffic (local test issuers, port-forwards).
+func validateIssuer(raw string) error {
+	if raw == "" {
+		return errors.New("--issuer-url is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("--issuer-url %q: not an absolute URL", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+			return nil
+		}
+		return fmt.Errorf("--issuer-url %q: plain http is allowed only for a loopback host; use https", raw)
+	default:
+		return fmt.Errorf("--issuer-url %q: scheme must be https", raw)
+	}
+}
+
+func (o *cacheOptions) complete(s streams) {
+	o.params = map[string]string{}
+	for _, p := range o.extraParams {
+		k, v, _ := strings.Cut(p, "=")
+		o.params[k] = v
+	}
+	o.log = login.Logger{W: s.err, Verbosity: o.verbosity}
+}
+
+// scopes is the complete scope list: refresh tokens need offline_access.
+func (o *cacheOptions) scopes() []string {
+	scopes := []string{"openid", "offline_access"}
+	for _, s := range o.extraScopes {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
+}
+
+func (o *cacheOptions) key() tokencache.Key {
+	return tokencache.Key{
+		IssuerURL: o.issuerURL, ClientID: o.clientID, Scopes: o.scopes(),
+		GrantType: o.grantType, UseAccessToken: o.useAccessToken, ExtraParams: o.params,
+	}
+}
+
+// store opens the configured storage. The keyring falls back to files and
+// says so once at -v 1.
+func (o *cacheOptions) store() tokencache.Store {
+	file := tokencache.FileStore{Dir: o.cacheDir}
+	switch o.storage {
+	case "file":
+		return file
+	case "none":
+		return noStore{}
+	}
+	return &tokencache.Fallback{
+		Primary:   tokencache.KeyringStore{Service: tokencache.KeyringService},
+		Secondary: file,
+		Notify: func(err error) {
+			o.log.Printf(1, "the OS keyring is unavailable (%v); keeping tokens in %s", err, o.cacheDir)
+		},
+	}
+}
+
+// noStore keeps nothing: every run logs in (--token-cache-storage none).
+type noStore struct{}
+
+func (noStore) Load(string) (tokencache.Entry, error) { return tokencache.Entry{}, tokencache.ErrNotFound }
+func (noStore) Save(string, tokencache.Entry) error   { return nil }
+func (noStore) Delete(string) error                   { return nil }
+func (noStore) DeleteAll() error                      { return nil }

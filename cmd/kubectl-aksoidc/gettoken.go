@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/aksoidc/aksoidc/pkg/login"
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type getTokenOptions struct {
+	cacheOptions
+	clientSecret    string
+	minValidity     time.Duration
+	loginTimeout    time.Duration
+	forceRefresh    bool
+	listenAddresses []string
+	redirectURL     string
+	browserCommand  string
+	skipOpenBrowser bool
+	caFile          string
+	caData          string
+	insecure        bool
+
+	// Filled by complete.
+	caPEM []byte
+}
+
+func (o *getTokenOptions) addFlags(fs *pflag.FlagSet) {
+	o.cacheOptions.addFlags(fs)
+	fs.StringVar(&o.clientSecret, "client-secret", "", "OAuth client secret, for confidential clients")
+	fs.DurationVar(&o.minValidity, "min-validity", time.Minute, "refresh a cached token that has less than this left")
+	fs.DurationVar(&o.loginTimeout, "login-timeout", 3*time.Minute, "give up on a login that does not complete in this time")
+	fs.BoolVar(&o.forceRefresh, "force-refresh", false, "ignore the cached token; refresh it or log in")
+	fs.StringSliceVar(&o.listenAddresses, "listen-address", []string{"127.0.0.1:8000", "127.0.0.1:18000"},
+		"loopback addresses for the login callback, tried in order (port 0: any free port)")
+	fs.StringVar(&o.redirectURL, "redirect-url", login.OOBRedirectURL, "redirect URL of the authcode-keyboard flow")
+	fs.StringVar(&o.browserCommand, "browser-command", "", "command that opens the login URL (the URL is its last argument; split on spaces)")
+	fs.BoolVar(&o.skipOpenBrowser, "skip-open-browser", false, "print the login URL on stderr instead of opening a browser")
+	fs.StringVar(&o.caFile, "certificate-authority", "", "PEM file of CA certificates to trust for the issuer")
+	fs.StringVar(&o.caData, "certificate-authority-data", "", "base64 PEM CA certificates to trust for the issuer")
+	fs.BoolVar(&o.insecure, "insecure-skip-tls-verify", false, "do not verify the issuer's TLS certificate (insecure)")
+}
+
+func (o *getTokenOptions) validate() error {
+	errs := o.cacheOptions.validate(true)
+	if o.minValidity < 0 {
+		errs = append(errs, fmt.Errorf("--min-validity %s: must not be negative", o.minValidity))
+	}
+	if o.loginTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--login-timeout %s: must be positive", o.loginTimeout))
+	}
+	if len(o.listenAddresses) == 0 {
+		errs = append(errs, errors.New("--listen-address: at least one address is needed"))
+	}
+	for _, a := range o.listenAddresses {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("--listen-address %q: want host:port", a))
+		}
+	}
+	if o.caData != "" {
+		pem, err := base64.StdEncoding.DecodeString(o.caData)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--certificate-authority-data: not base64: %w", err))
+		}
+		o.caPEM = pem
+	}
+	return joinErrors(errs)
+}
+
+func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) {
+	o.cacheOptions.complete(s)
+	if o.insecure {
+		_, _ = fmt.Fprintln(s.err, "warning: --insecure-skip-tls-verify: the issuer's TLS certificate is not verified")
+	}
+	hc, err := login.NewHTTPClient(login.TLSConfig{CAFile: o.caFile, CAData: o.caPEM, InsecureSkipVerify: o.insecure}, o.log)
+	if err != nil {
+		return login.Config{}, login.Deps{}, err
+	}
+	info, err := parseExecInfo(s.getenv(execInfoEnv))
+	if err != nil {
+		return login.Config{}, login.Deps{}, err
+	}
+	cfg := login.Config{
+		IssuerURL: o.issuerURL, ClientID: o.clientID, ClientSecret: o.clientSecret,
+		Scopes: o.scopes(), ExtraParams: o.params, GrantType: login.GrantType(o.grantType),
+		UseAccessToken: o.useAccessToken, MinValidity: o.minValidity, ForceRefresh: o.forceRefresh,
+		LoginTimeout: o.loginTimeout, ListenAddresses: o.listenAddresses, RedirectURL: o.redirectURL,
+		Browser: o.browser(s), Interactive: info.interactive, HTTPClient: hc,
+		Stdin: s.in, Stderr: s.err, Log: o.log,
+	}
+	dir := o.cacheDir
+	deps := login.Deps{
+		Cache: o.store(),
+		Lock:  func(ctx context.Context, id string) (func(), error) { return tokencache.Lock(ctx, dir, id) },
+	}
+	return cfg, deps, nil
+}
+
+func (o *getTokenOptions) browser(s streams) login.Browser {
+	if o.skipOpenBrowser {
+		return nil
+	}
+	command := login.DefaultBrowserCommand()
+	if o.browserCommand != "" {
+		command = strings.Fields(o.browserCommand)
+	}
+	b := login.CommandBrowser{Command: command}
+	if o.verbosity >= 2 {
+		b.Output = s.err
+	}
+	return b
+}
+
+func newGetTokenCommand(s streams) *cobra.Command {
+	o := &getTokenOptions{}
+	cmd := &cobra.Command{
+		Use:   "get-token --issuer-url URL --client-id ID [flags]",
+		Short: "Print an ExecCredential with a valid OIDC token (kubectl runs this)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			cfg, deps, err := o.complete(s)
+			if err != nil {
+				return err
+			}
+			info, _ := parseExecInfo(s.getenv(execInfoEnv)) // validated in complete
+			tok, err := login.GetToken(cmd.Context(), cfg, deps)
+			if err != nil {
+				return explainNotInteractive(err)
+			}
+			return writeExecCredential(s.out, info.apiVersion, tok)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func explainNotInteractive(err error) error {
+	if errors.Is(err, login.ErrNotInteractive) {
+		return fmt.Errorf("%w; run `kubectl aksoidc get-token` with the same flags in a terminal to log in, then retry", err)
+	}
+	return err
+}

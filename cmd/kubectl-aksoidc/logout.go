@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
+	"github.com/spf13/cobra"
+)
+
+type logoutOptions struct {
+	cacheOptions
+	all bool
+}
+
+func newLogoutCommand(s streams) *cobra.Command {
+	o := &logoutOptions{}
+	cmd := &cobra.Command{
+		Use:     "logout --issuer-url URL --client-id ID [flags] | logout --all",
+		Aliases: []string{"clean"},
+		Short:   "Remove cached tokens from the keyring and the file cache",
+		Args:    cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := joinErrors(o.cacheOptions.validate(!o.all)); err != nil {
+				return err
+			}
+			o.complete(s)
+			return o.run(s)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.all, "all", false, "remove every cached token")
+	return cmd
+}
+
+// run clears both stores whatever --token-cache-storage says: an entry may
+// sit in the file store because the keyring was unavailable when it was saved.
+func (o *logoutOptions) run(s streams) error {
+	stores := []tokencache.Store{
+		tokencache.KeyringStore{Service: tokencache.KeyringService},
+		tokencache.FileStore{Dir: o.cacheDir},
+	}
+	var errs []error
+	for i, st := range stores {
+		var err error
+		if o.all {
+			err = st.DeleteAll()
+		} else {
+			err = st.Delete(o.key().ID())
+		}
+		if err != nil && i == 0 {
+			// No keyring means nothing was stored there.
+			o.log.Printf(1, "skipping the OS keyring: %v", err)
+			continue
+		}
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	what := "the cached token for these settings"
+	if o.all {
+		what = "all cached tokens"
+	}
+	_, err := fmt.Fprintf(s.err, "Removed %s.\n", what)
+	return err
+}

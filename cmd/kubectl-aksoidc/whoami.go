@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
+	"github.com/spf13/cobra"
+)
+
+func newWhoamiCommand(s streams) *cobra.Command {
+	o := &cacheOptions{}
+	cmd := &cobra.Command{
+		Use:   "whoami --issuer-url URL --client-id ID [flags]",
+		Short: "Show the identity of the cached token (never the token itself)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := joinErrors(o.validate(true)); err != nil {
+				return err
+			}
+			o.complete(s)
+			e, err := o.store().Load(o.key().ID())
+			if errors.Is(err, tokencache.ErrNotFound) {
+				return errors.New("no cached token for these settings; run get-token to log in")
+			}
+			if err != nil {
+				return err
+			}
+			return printIdentity(s.out, e, time.Now())
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+// idClaims are the claims whoami shows. The token was verified when it was
+// cached; here it is only decoded for display.
+type idClaims struct {
+	Issuer  string   `json:"iss"`
+	Subject string   `json:"sub"`
+	Email   string   `json:"email"`
+	Name    string   `json:"name"`
+	Groups  []string `json:"groups"`
+	Expiry  int64    `json:"exp"`
+}
+
+func decodeClaims(idToken string) (idClaims, error) {
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		return idClaims{}, errors.New("the cached ID token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return idClaims{}, fmt.Errorf("the cached ID token payload is not base64url: %w", err)
+	}
+	var c idClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return idClaims{}, fmt.Errorf("the cached ID token payload is not JSON: %w", err)
+	}
+	return c, nil
+}
+
+func printIdentity(w io.Writer, e tokencache.Entry, now time.Time) error {
+	c, err := decodeClaims(e.IDToken)
+	if err != nil {
+		return err
+	}
+	expiry := time.Unix(c.Expiry, 0).UTC()
+	state := "expires in " + expiry.Sub(now).Round(time.Second).String()
+	if !expiry.After(now) {
+		state = "expired; get-token refreshes it"
+	}
+	_, err = fmt.Fprintf(w, "Issuer:  %s\nSubject: %s\nName:    %s\nEmail:   %s\nGroups:  %s\nExpiry:  %s (%s)\n",
+		c.Issuer, c.Subject, c.Name, c.Email, strings.Join(c.Groups, ", "), expiry.Format(time.RFC3339), state)
+	return err
+}

@@ -1,0 +1,68 @@
+package login
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
+)
+
+// GrantType selects how a user signs in when no usable token is cached.
+type GrantType string
+
+// The grant types a user can choose.
+const (
+	AuthCode         GrantType = "authcode"
+	AuthCodeKeyboard GrantType = "authcode-keyboard"
+	DeviceCode       GrantType = "device-code"
+)
+
+// OOBRedirectURL is the out-of-band redirect the keyboard flow uses by default:
+// the identity provider shows the code for the user to paste.
+const OOBRedirectURL = "urn:ietf:wg:oauth:2.0:oob"
+
+// Config is everything one get-token run needs to know.
+type Config struct {
+	IssuerURL      string
+	ClientID       string
+	ClientSecret   string
+	Scopes         []string // the complete list, "openid" included
+	ExtraParams    map[string]string
+	GrantType      GrantType
+	UseAccessToken bool
+
+	MinValidity  time.Duration // a cached token with less left is refreshed
+	ForceRefresh bool
+	LoginTimeout time.Duration
+
+	ListenAddresses []string // authcode: tried in order
+	RedirectURL     string   // authcode-keyboard
+	Browser         Browser  // nil: print the URL only
+	Interactive     bool     // false: never read stdin
+
+	HTTPClient *http.Client
+	Stdin      io.Reader
+	Stderr     io.Writer
+	Log        Logger
+	Now        func() time.Time
+}
+
+// CacheKey is the key the token for this configuration is cached under.
+func (c Config) CacheKey() tokencache.Key {
+	return tokencache.Key{
+		IssuerURL:      c.IssuerURL,
+		ClientID:       c.ClientID,
+		Scopes:         c.Scopes,
+		GrantType:      string(c.GrantType),
+		UseAccessToken: c.UseAccessToken,
+		ExtraParams:    c.ExtraParams,
+	}
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,137 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
+	"golang.org/x/oauth2"
+)
+
+// Cache is where tokens are kept between runs.
+type Cache interface {
+	Load(id string) (tokencache.Entry, error)
+	Save(id string, e tokencache.Entry) error
+	Delete(id string) error
+}
+
+// LockFunc takes the per-key lock and returns its release function.
+type LockFunc func(ctx context.Context, id string) (func(), error)
+
+// Deps are the parts of GetToken that tests and the CLI choose.
+type Deps struct {
+	Cache Cache
+	Lock  LockFunc
+}
+
+// Token is what kubectl receives.
+type Token struct {
+	Value  string
+	Expiry time.Time
+}
+
+// ErrLoginTimeout reports that no login completed within Config.LoginTimeout.
+var ErrLoginTimeout = errors.New("login did not complete in time")
+
+// GetToken returns a token valid for at least cfg.MinValidity. The cache-hit
+// path reads the cache only: no lock, no discovery, no network.
+func GetToken(ctx context.Context, cfg Config, deps Deps) (Token, error) {
+	id := cfg.CacheKey().ID()
+	if !cfg.ForceRefresh {
+		if e, ok := loadValid(cfg, deps.Cache, id); ok {
+			cfg.Log.Printf(1, "using the cached token (valid until %s)", e.Expiry.Format(time.RFC3339))
+			return tokenOf(cfg, e), nil
+		}
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, cfg.LoginTimeout, ErrLoginTimeout)
+	defer cancel()
+	unlock, err := deps.Lock(ctx, id)
+	if err != nil {
+		return Token{}, timeoutOr(ctx, cfg.LoginTimeout, fmt.Errorf("wait for another kubectl-aksoidc process: %w", err))
+	}
+	defer unlock()
+	e, err := renew(ctx, cfg, deps.Cache, id)
+	if err != nil {
+		return Token{}, timeoutOr(ctx, cfg.LoginTimeout, err)
+	}
+	return tokenOf(cfg, e), nil
+}
+
+// renew runs under the lock: another process may have renewed the token
+// while this one waited, so the cache is read again first.
+func renew(ctx context.Context, cfg Config, cache Cache, id string) (tokencache.Entry, error) {
+	e, err := cache.Load(id)
+	if err != nil {
+		logMiss(cfg, err)
+	}
+	if !cfg.ForceRefresh && e.ValidFor(cfg.now(), cfg.MinValidity, cfg.UseAccessToken) {
+		cfg.Log.Printf(1, "another process renewed the token")
+		return e, nil
+	}
+	c, err := newClient(ctx, cfg)
+	if err != nil {
+		return tokencache.Entry{}, err
+	}
+	if e.RefreshToken != "" {
+		fresh, err := c.refresh(ctx, e.RefreshToken)
+		var rerr *oauth2.RetrieveError
+		switch {
+		case err == nil:
+			save(cfg, cache, id, fresh)
+			return fresh, nil
+		case errors.As(err, &rerr):
+			// The issuer answered and refused the grant (revoked, expired,
+			// rotated away): drop it so it is never tried again.
+			cfg.Log.Printf(1, "the refresh token was refused (%s); logging in again", rerr.ErrorCode)
+			if err := cache.Delete(id); err != nil {
+				cfg.Log.Printf(1, "could not purge the cache entry: %v", err)
+			}
+		default:
+			return tokencache.Entry{}, err
+		}
+	}
+	fresh, err := c.login(ctx)
+	if err != nil {
+		return tokencache.Entry{}, err
+	}
+	save(cfg, cache, id, fresh)
+	return fresh, nil
+}
+
+func loadValid(cfg Config, cache Cache, id string) (tokencache.Entry, bool) {
+	e, err := cache.Load(id)
+	if err != nil {
+		logMiss(cfg, err)
+		return e, false
+	}
+	return e, e.ValidFor(cfg.now(), cfg.MinValidity, cfg.UseAccessToken)
+}
+
+func logMiss(cfg Config, err error) {
+	if !errors.Is(err, tokencache.ErrNotFound) {
+		cfg.Log.Printf(1, "ignoring the token cache entry: %v", err)
+	}
+}
+
+// save never fails a login: the user has a token, a cache problem is a warning.
+func save(cfg Config, cache Cache, id string, e tokencache.Entry) {
+	if err := cache.Save(id, e); err != nil {
+		_, _ = fmt.Fprintf(cfg.Stderr, "warning: the token could not be cached: %v\n", err)
+	}
+}
+
+func tokenOf(cfg Config, e tokencache.Entry) Token {
+	if cfg.UseAccessToken {
+		return Token{Value: e.AccessToken, Expiry: e.Expiry}
+	}
+	return Token{Value: e.IDToken, Expiry: e.Expiry}
+}
+
+func timeoutOr(ctx context.Context, timeout time.Duration, err error) error {
+	if errors.Is(context.Cause(ctx), ErrLoginTimeout) {
+		return fmt.Errorf("%w: gave up after %s (--login-timeout)", ErrLoginTimeout, timeout)
+	}
+	return err
+}

@@ -1,0 +1,74 @@
+package login
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+)
+
+// TLSConfig says how to trust the issuer.
+type TLSConfig struct {
+	CAFile             string
+	CAData             []byte // PEM
+	InsecureSkipVerify bool
+}
+
+// NewHTTPClient returns the client used for every request to the issuer. With
+// a Logger at -v 6 it logs each request's method, URL without query, status
+// and duration: never a header or a body, which carry codes and tokens.
+func NewHTTPClient(tc TLSConfig, log Logger) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: tc.InsecureSkipVerify} //nolint:gosec // opt-in flag
+	if tc.CAFile != "" || len(tc.CAData) > 0 {
+		pool, err := certPool(tc)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	return &http.Client{Transport: loggingTransport{next: tr, log: log}, Timeout: 30 * time.Second}, nil
+}
+
+func certPool(tc TLSConfig) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if tc.CAFile != "" {
+		b, err := os.ReadFile(tc.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--certificate-authority: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--certificate-authority: %s holds no PEM certificate", tc.CAFile)
+		}
+	}
+	if len(tc.CAData) > 0 && !pool.AppendCertsFromPEM(tc.CAData) {
+		return nil, errors.New("--certificate-authority-data: no PEM certificate in the data")
+	}
+	return pool, nil
+}
+
+type loggingTransport struct {
+	next http.RoundTripper
+	log  Logger
+}
+
+func (t loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.log.V(6) {
+		return t.next.RoundTrip(req)
+	}
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	where := req.URL.Scheme + "://" + req.URL.Host + req.URL.Path
+	if err != nil {
+		t.log.Printf(6, "%s %s: %v (%s)", req.Method, where, err, time.Since(start).Round(time.Millisecond))
+		return nil, err
+	}
+	t.log.Printf(6, "%s %s: %s (%s)", req.Method, where, resp.Status, time.Since(start).Round(time.Millisecond))
+	return resp, nil
+}
