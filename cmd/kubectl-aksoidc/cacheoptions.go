@@ -154,7 +154,9 @@ func (o *cacheOptions) store() tokencache.Store {
 // noStore keeps nothing: every run logs in (--token-cache-storage none).
 type noStore struct{}
 
-func (noStore) Load(string) (tokencache.Entry, error) { return tokencache.Entry{}, tokencache.ErrNotFound }
-func (noStore) Save(string, tokencache.Entry) error   { return nil }
-func (noStore) Delete(string) error                   { return nil }
-func (noStore) DeleteAll() error                      { return nil }
+func (noStore) Load(string) (tokencache.Entry, error) {
+	return tokencache.Entry{}, tokencache.ErrNotFound
+}
+func (noStore) Save(string, tokencache.Entry) error { return nil }
+func (noStore) Delete(string) error                 { return nil }
+func (noStore) DeleteAll() error                    { return nil }
