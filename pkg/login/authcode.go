@@ -31,11 +31,15 @@ func (c *client) browserLogin(ctx context.Context) (tokencache.Entry, error) {
 	// The redirect names the address actually bound, not "localhost", which
 	// may resolve to ::1 while the listener is on 127.0.0.1.
 	conf.RedirectURL = "http://" + addr + "/"
+	authOpts := append(c.authOptions(verifier), oidc.Nonce(nonce))
+	if err := c.preflight(ctx, conf.AuthCodeURL("preflight", authOpts...)); err != nil {
+		return tokencache.Entry{}, err
+	}
 	ready := make(chan string, 1)
 	go c.openWhenReady(ctx, ready)
 	tok, err := oauth2cli.GetToken(ctx, oauth2cli.Config{
 		OAuth2Config:           conf,
-		AuthCodeOptions:        append(c.authOptions(verifier), oidc.Nonce(nonce)),
+		AuthCodeOptions:        authOpts,
 		TokenRequestOptions:    []oauth2.AuthCodeOption{oauth2.VerifierOption(verifier)},
 		LocalServerBindAddress: []string{addr},
 		LocalServerReadyChan:   ready,

@@ -1,0 +1,39 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// preflight sends the authorization request once without a browser. An
+// issuer that refuses the request (an unknown client ID, a redirect URI it
+// does not allow) answers with an error page and never redirects back, so
+// without this check the user would only see the login time out.
+func (c *client) preflight(ctx context.Context, authURL string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return fmt.Errorf("authorization request: %w", err)
+	}
+	hc := http.DefaultClient
+	if c.cfg.HTTPClient != nil {
+		hc = c.cfg.HTTPClient
+	}
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirect.Do(req)
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err // its URL is long and says nothing new
+	}
+	if err != nil {
+		return fmt.Errorf("authorization request to %s: %w", req.URL.Host, err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode >= http.StatusBadRequest {
+		return fmt.Errorf("the issuer refused the authorization request (HTTP %s): check --client-id and the redirect URIs the client allows", resp.Status)
+	}
+	return nil
+}
