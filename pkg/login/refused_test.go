@@ -29,9 +29,9 @@ func TestRefusedLogins(t *testing.T) {
 			want:  `verify ID token: oidc: expected audience "kubectl" got ["someone-else"]`,
 		},
 		{
-			name:  "wrong issuer",
-			setup: func(f *fixture) { f.p.SetMutate(func(c map[string]any) { c["iss"] = "https://evil.example" }) },
-			want:  "verify ID token: oidc: id token issued by a different provider, expected ",
+			name:   "wrong issuer",
+			setup:  func(f *fixture) { f.p.SetMutate(func(c map[string]any) { c["iss"] = "https://evil.example" }) },
+			want:   "verify ID token: oidc: id token issued by a different provider, expected ",
 			prefix: true,
 		},
 		{
@@ -109,4 +109,3 @@ func TestTokensNeverReachStderr(t *testing.T) {
 		}
 	}
 }
-
