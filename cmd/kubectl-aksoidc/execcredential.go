@@ -23,7 +23,7 @@ const (
 type execCredential struct {
 	APIVersion string               `json:"apiVersion"`
 	Kind       string               `json:"kind"`
-	Spec       execCredentialSpec   `json:"spec"`
+	Spec       execCredentialSpec   `json:"spec,omitzero"`
 	Status     execCredentialStatus `json:"status"`
 }
 

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
+	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// deviceLogin runs get-token with the device flow, which the fake provider
+// approves without a browser.
+func deviceLogin(t *testing.T, p *oidctest.Provider, dir string, env map[string]string, extra ...string) result {
+	t.Helper()
+	args := append([]string{"get-token", "--issuer-url", p.URL, "--client-id", p.ClientID,
+		"--certificate-authority", p.CAFile, "--grant-type", "device-code",
+		"--token-cache-storage", "file", "--token-cache-dir", dir}, extra...)
+	return runCLI(t, env, args...)
+}
+
+func cachedEntry(t *testing.T, p *oidctest.Provider, dir string) tokencache.Entry {
+	t.Helper()
+	key := tokencache.Key{IssuerURL: p.URL, ClientID: p.ClientID, Scopes: []string{"openid", "offline_access"},
+		GrantType: "device-code", ExtraParams: map[string]string{}}
+	e, err := tokencache.FileStore{Dir: dir}.Load(key.ID())
+	if err != nil {
+		t.Fatalf("cache entry: %v", err)
+	}
+	return e
+}
+
+func TestGetTokenPrintsExecCredential(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, execInfo, apiVersion string }{
+		{"v1", `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}`, apiV1},
+		{"v1beta1", `{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":{"interactive":true}}`, apiV1beta1},
+		{"no exec info", "", apiV1beta1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := oidctest.NewProvider(t, "kubectl")
+			dir := t.TempDir()
+			got := deviceLogin(t, p, dir, map[string]string{execInfoEnv: tc.execInfo})
+			e := cachedEntry(t, p, dir)
+			want := result{
+				code: 0,
+				stdout: fmt.Sprintf(`{"apiVersion":%q,"kind":"ExecCredential","status":{"expirationTimestamp":%q,"token":%q}}`+"\n",
+					tc.apiVersion, e.Expiry.UTC().Format(time.RFC3339), e.IDToken),
+				stderr: "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n",
+			}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNonInteractiveDeviceLoginFailsFast(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	env := map[string]string{execInfoEnv: `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`}
+	got := deviceLogin(t, p, t.TempDir(), env)
+	want := result{code: 1, stderr: "kubectl-aksoidc: device-code login: this login needs a terminal, but kubectl runs the plugin " +
+		"non-interactively; run `kubectl aksoidc get-token` with the same flags in a terminal to log in, then retry\n"}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestWhoamiAndLogout(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	dir := t.TempDir()
+	if r := deviceLogin(t, p, dir, nil); r.code != 0 {
+		t.Fatalf("login: %+v", r.stderr)
+	}
+	e := cachedEntry(t, p, dir)
+	flags := []string{"--issuer-url", p.URL, "--client-id", "kubectl", "--grant-type", "device-code",
+		"--token-cache-storage", "file", "--token-cache-dir", dir}
+	who := runCLI(t, nil, append([]string{"whoami"}, flags...)...)
+	want := fmt.Sprintf("Issuer:  %s\nSubject: alice\nName:    \nEmail:   alice@example.com\nGroups:  devs\nExpiry:  %s (expires in ",
+		p.URL, e.Expiry.UTC().Format(time.RFC3339))
+	if who.code != 0 || len(who.stdout) < len(want) || who.stdout[:len(want)] != want {
+		t.Errorf("whoami = %+v\nwant stdout starting %q", who, want)
+	}
+	out := runCLI(t, nil, append([]string{"logout"}, flags...)...)
+	if diff := cmp.Diff(result{stderr: "Removed the cached token for these settings.\n"}, out, cmp.AllowUnexported(result{})); diff != "" {
+		t.Errorf("logout (-want +got):\n%s", diff)
+	}
+	who = runCLI(t, nil, append([]string{"whoami"}, flags...)...)
+	if diff := cmp.Diff(result{code: 1, stderr: "kubectl-aksoidc: no cached token for these settings; run get-token to log in\n"},
+		who, cmp.AllowUnexported(result{})); diff != "" {
+		t.Errorf("whoami after logout (-want +got):\n%s", diff)
+	}
+}
+
+func TestPrintIdentityExpired(t *testing.T) {
+	t.Parallel()
+	// header.payload.signature; the signature is not checked for display.
+	tok := "e30.eyJpc3MiOiJodHRwczovL2kiLCJzdWIiOiJib2IiLCJleHAiOjE3MDAwMDAwMDAsImdyb3VwcyI6WyJhIiwiYiJdfQ.c2ln"
+	var b bytes.Buffer
+	if err := printIdentity(&b, tokencache.Entry{IDToken: tok}, time.Unix(1700000001, 0)); err != nil {
+		t.Fatal(err)
+	}
+	want := "Issuer:  https://i\nSubject: bob\nName:    \nEmail:   \nGroups:  a, b\nExpiry:  2023-11-14T22:13:20Z (expired; get-token refreshes it)\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
