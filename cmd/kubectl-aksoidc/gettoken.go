@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -65,25 +67,52 @@ func (o *getTokenOptions) validate() error {
 			errs = append(errs, fmt.Errorf("--listen-address %q: want host:port", a))
 		}
 	}
-	if o.caData != "" {
-		pem, err := base64.StdEncoding.DecodeString(o.caData)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--certificate-authority-data: not base64: %w", err))
-		}
-		o.caPEM = pem
-	}
+	errs = append(errs, o.readCAs()...)
 	return joinErrors(errs)
+}
+
+// readCAs checks the CA flags now, so a typo fails every call rather than
+// only the next login.
+func (o *getTokenOptions) readCAs() []error {
+	var errs []error
+	if o.caFile != "" {
+		b, err := os.ReadFile(o.caFile)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--certificate-authority: %w", err))
+		case !hasCertificate(b):
+			errs = append(errs, fmt.Errorf("--certificate-authority: %s holds no PEM certificate", o.caFile))
+		}
+		o.caPEM = append(o.caPEM, b...)
+	}
+	if o.caData != "" {
+		b, err := base64.StdEncoding.DecodeString(o.caData)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--certificate-authority-data: not base64: %w", err))
+		case !hasCertificate(b):
+			errs = append(errs, errors.New("--certificate-authority-data: no PEM certificate in the data"))
+		}
+		o.caPEM = append(append(o.caPEM, '\n'), b...)
+	}
+	return errs
+}
+
+func hasCertificate(b []byte) bool {
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return false
+		}
+		if block.Type == "CERTIFICATE" {
+			return true
+		}
+	}
 }
 
 func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) {
 	o.cacheOptions.complete(s)
-	if o.insecure {
-		_, _ = fmt.Fprintln(s.err, "warning: --insecure-skip-tls-verify: the issuer's TLS certificate is not verified")
-	}
-	hc, err := login.NewHTTPClient(login.TLSConfig{CAFile: o.caFile, CAData: o.caPEM, InsecureSkipVerify: o.insecure}, o.log)
-	if err != nil {
-		return login.Config{}, login.Deps{}, err
-	}
 	info, err := parseExecInfo(s.getenv(execInfoEnv))
 	if err != nil {
 		return login.Config{}, login.Deps{}, err
@@ -93,7 +122,8 @@ func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) 
 		Scopes: o.scopes(), ExtraParams: o.params, GrantType: login.GrantType(o.grantType),
 		UseAccessToken: o.useAccessToken, MinValidity: o.minValidity, ForceRefresh: o.forceRefresh,
 		LoginTimeout: o.loginTimeout, ListenAddresses: o.listenAddresses, RedirectURL: o.redirectURL,
-		Browser: o.browser(s), Interactive: info.interactive, HTTPClient: hc,
+		Browser: o.browser(s), Interactive: info.interactive,
+		TLS:   login.TLSConfig{CAData: o.caPEM, InsecureSkipVerify: o.insecure},
 		Stdin: s.in, Stderr: s.err, Log: o.log,
 	}
 	dir := o.cacheDir

@@ -50,10 +50,12 @@ func TestBadInput(t *testing.T) {
 			name: "every flag wrong at once",
 			args: []string{"get-token", "--issuer-url", "https://i.example", "--client-id", "c", "--grant-type", "password",
 				"--token-cache-storage", "cloud", "--auth-request-extra-param", "prompt", "--min-validity", "-1s",
-				"--login-timeout", "0s", "--listen-address", "8000", "--certificate-authority-data", "%%%"},
+				"--login-timeout", "0s", "--listen-address", "8000", "--certificate-authority-data", "%%%",
+				"--certificate-authority", "/nonexistent/ca.pem"},
 			want: "kubectl-aksoidc: --grant-type \"password\": want one of authcode, authcode-keyboard, device-code; " +
 				"--token-cache-storage \"cloud\": want keyring, file or none; --auth-request-extra-param \"prompt\": want key=value; " +
 				"--min-validity -1s: must not be negative; --login-timeout 0s: must be positive; --listen-address \"8000\": want host:port; " +
+				"--certificate-authority: open /nonexistent/ca.pem: no such file or directory; " +
 				"--certificate-authority-data: not base64: illegal base64 data at input byte 0\n",
 		},
 		{

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
@@ -17,18 +18,30 @@ import (
 // creating it costs a discovery request.
 type client struct {
 	cfg      Config
+	hc       *http.Client
 	oauth2   oauth2.Config
 	verifier *oidc.IDTokenVerifier
 }
 
 func newClient(ctx context.Context, cfg Config) (*client, error) {
-	ctx = withHTTPClient(ctx, cfg)
+	hc := cfg.HTTPClient
+	if hc == nil {
+		var err error
+		if hc, err = NewHTTPClient(cfg.TLS, cfg.Log); err != nil {
+			return nil, err
+		}
+		if cfg.TLS.InsecureSkipVerify {
+			cfg.Log.Printf(0, "warning: --insecure-skip-tls-verify: the issuer's TLS certificate is not verified")
+		}
+	}
+	ctx = withHTTPClient(ctx, hc)
 	p, err := oidc.NewProvider(ctx, cfg.IssuerURL)
 	if err != nil {
 		return nil, fmt.Errorf("discover issuer %s: %w", cfg.IssuerURL, err)
 	}
 	return &client{
 		cfg: cfg,
+		hc:  hc,
 		oauth2: oauth2.Config{
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
@@ -39,17 +52,14 @@ func newClient(ctx context.Context, cfg Config) (*client, error) {
 	}, nil
 }
 
-func withHTTPClient(ctx context.Context, cfg Config) context.Context {
-	if cfg.HTTPClient == nil {
-		return ctx
-	}
+func withHTTPClient(ctx context.Context, hc *http.Client) context.Context {
 	// go-oidc and x/oauth2 each look up their own context key.
-	ctx = oidc.ClientContext(ctx, cfg.HTTPClient)
-	return context.WithValue(ctx, oauth2.HTTPClient, cfg.HTTPClient)
+	ctx = oidc.ClientContext(ctx, hc)
+	return context.WithValue(ctx, oauth2.HTTPClient, hc)
 }
 
 func (c *client) login(ctx context.Context) (tokencache.Entry, error) {
-	ctx = withHTTPClient(ctx, c.cfg)
+	ctx = withHTTPClient(ctx, c.hc)
 	switch c.cfg.GrantType {
 	case AuthCodeKeyboard:
 		return c.keyboardLogin(ctx)
@@ -61,7 +71,7 @@ func (c *client) login(ctx context.Context) (tokencache.Entry, error) {
 }
 
 func (c *client) refresh(ctx context.Context, refreshToken string) (tokencache.Entry, error) {
-	ctx = withHTTPClient(ctx, c.cfg)
+	ctx = withHTTPClient(ctx, c.hc)
 	c.cfg.Log.Printf(1, "refreshing the token")
 	expired := &oauth2.Token{RefreshToken: refreshToken, Expiry: time.Unix(1, 0)}
 	tok, err := c.oauth2.TokenSource(ctx, expired).Token()

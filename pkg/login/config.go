@@ -41,7 +41,8 @@ type Config struct {
 	Browser         Browser  // nil: print the URL only
 	Interactive     bool     // false: never read stdin
 
-	HTTPClient *http.Client
+	TLS        TLSConfig
+	HTTPClient *http.Client // replaces the client built from TLS (tests)
 	Stdin      io.Reader
 	Stderr     io.Writer
 	Log        Logger

@@ -4,16 +4,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net/http"
-	"os"
 	"time"
 )
 
 // TLSConfig says how to trust the issuer.
 type TLSConfig struct {
-	CAFile             string
-	CAData             []byte // PEM
+	CAData             []byte // PEM certificates trusted besides the system's
 	InsecureSkipVerify bool
 }
 
@@ -23,7 +20,7 @@ type TLSConfig struct {
 func NewHTTPClient(tc TLSConfig, log Logger) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: tc.InsecureSkipVerify} //nolint:gosec // opt-in flag
-	if tc.CAFile != "" || len(tc.CAData) > 0 {
+	if len(tc.CAData) > 0 {
 		pool, err := certPool(tc)
 		if err != nil {
 			return nil, err
@@ -38,17 +35,8 @@ func certPool(tc TLSConfig) (*x509.CertPool, error) {
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
-	if tc.CAFile != "" {
-		b, err := os.ReadFile(tc.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("--certificate-authority: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("--certificate-authority: %s holds no PEM certificate", tc.CAFile)
-		}
-	}
-	if len(tc.CAData) > 0 && !pool.AppendCertsFromPEM(tc.CAData) {
-		return nil, errors.New("--certificate-authority-data: no PEM certificate in the data")
+	if !pool.AppendCertsFromPEM(tc.CAData) {
+		return nil, errors.New("no PEM certificate in the CA data")
 	}
 	return pool, nil
 }

@@ -17,11 +17,7 @@ func (c *client) preflight(ctx context.Context, authURL string) error {
 	if err != nil {
 		return fmt.Errorf("authorization request: %w", err)
 	}
-	hc := http.DefaultClient
-	if c.cfg.HTTPClient != nil {
-		hc = c.cfg.HTTPClient
-	}
-	noRedirect := *hc
+	noRedirect := *c.hc
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := noRedirect.Do(req)
 	var uerr *url.Error
