@@ -1,0 +1,117 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/user"
+)
+
+// Options configures an Authenticator.
+type Options struct {
+	// Source is the configuration in force at start.
+	Source Source
+	// ConfigFile, when set, is re-read every ReloadInterval; a valid new configuration whose
+	// issuers are reachable replaces the old one, anything else is logged and ignored.
+	ConfigFile     string
+	ConfigData     []byte // contents of ConfigFile that Source was parsed from
+	ReloadInterval time.Duration
+	// AllowSystemIdentities lets a username or group starting with "system:" through.
+	AllowSystemIdentities bool
+	// Passthrough, when set, is asked about tokens no issuer accepts (see NewTokenReview).
+	Passthrough authenticator.Token
+	Logger      *slog.Logger
+	// OnCache is called for every accepted token with whether the token cache answered.
+	OnCache func(hit bool)
+	Now     func() time.Time
+}
+
+// Authenticator maps a bearer token to an Identity.
+type Authenticator struct {
+	opts    Options
+	current atomic.Pointer[jwtSet]
+}
+
+// New builds the authenticators of opts.Source. They load discovery and keys in the background
+// until ctx ends; Ready reports when they have.
+func New(ctx context.Context, opts Options) (*Authenticator, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &Authenticator{opts: opts}
+	set, err := newJWTSet(ctx, opts.Source)
+	if err != nil {
+		return nil, err
+	}
+	a.current.Store(set)
+	context.AfterFunc(ctx, func() { a.current.Load().cancel() })
+	return a, nil
+}
+
+// Authenticate returns who token belongs to, or an *Error.
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identity, error) {
+	if token == "" {
+		return Identity{}, &Error{Reason: ReasonNoToken, Err: errors.New("no bearer token")}
+	}
+	resp, ok, err := a.current.Load().token.AuthenticateToken(ctx, token)
+	if err == nil && ok {
+		return a.accept(resp.User)
+	}
+	if err == nil {
+		err = errors.New("no configured issuer accepts the token")
+	}
+	if a.opts.Passthrough == nil {
+		return Identity{}, &Error{Reason: ReasonInvalidToken, Err: err}
+	}
+	presp, pok, perr := a.opts.Passthrough.AuthenticateToken(ctx, token)
+	switch {
+	case perr != nil:
+		return Identity{}, &Error{Reason: ReasonUnavailable, Err: fmt.Errorf("%w; token review: %w", err, perr)}
+	case !pok:
+		return Identity{}, &Error{Reason: ReasonInvalidToken, Err: fmt.Errorf("%w; token review: not authenticated", err)}
+	}
+	return Identity{User: presp.User, Passthrough: true}, nil
+}
+
+func (a *Authenticator) accept(u user.Info) (Identity, error) {
+	vu, ok := u.(*verifiedUser)
+	if !ok {
+		return Identity{}, &Error{Reason: ReasonInvalidToken, Err: fmt.Errorf("unexpected identity type %T", u)}
+	}
+	hit := vu.served.Swap(true)
+	if a.opts.OnCache != nil {
+		a.opts.OnCache(hit)
+	}
+	if !a.opts.Now().Before(vu.expiry) {
+		return Identity{}, &Error{Reason: ReasonExpired, Err: fmt.Errorf("token expired at %s", vu.expiry.UTC().Format(time.RFC3339))}
+	}
+	if !a.opts.AllowSystemIdentities {
+		if err := refuseReserved(vu.Info); err != nil {
+			return Identity{}, &Error{Reason: ReasonReservedIdentity, Err: err}
+		}
+	}
+	return Identity{User: vu.Info}, nil
+}
+
+// refuseReserved refuses names the cluster gives its own components (system:masters,
+// system:nodes, system:serviceaccount:…), which an OIDC claim must not be able to claim.
+func refuseReserved(u user.Info) error {
+	if strings.HasPrefix(u.GetName(), "system:") {
+		return fmt.Errorf("username %q is reserved (system: prefix)", u.GetName())
+	}
+	for _, g := range u.GetGroups() {
+		if strings.HasPrefix(g, "system:") {
+			return fmt.Errorf("user %q: group %q is reserved (system: prefix)", u.GetName(), g)
+		}
+	}
+	return nil
+}

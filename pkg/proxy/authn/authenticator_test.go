@@ -1,0 +1,364 @@
+package authn_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
+	"github.com/aksoidc/aksoidc/test/oidctest"
+)
+
+// result is what a test compares: who, or why not.
+type result struct {
+	User   string
+	Groups []string
+	Reason authn.Reason
+}
+
+func resultOf(id authn.Identity, err error) result {
+	if err != nil {
+		return result{Reason: authn.ReasonOf(err)}
+	}
+	return result{User: id.User.GetName(), Groups: id.User.GetGroups()}
+}
+
+func flagSource(t *testing.T, iss *oidctest.Issuer) authn.Source {
+	t.Helper()
+	src, err := authn.FromFlags(authn.OIDCFlags{
+		IssuerURL:      iss.URL,
+		ClientID:       "kubernetes",
+		CAFile:         iss.CAFile,
+		UsernameClaim:  "sub",
+		UsernamePrefix: "oidc:",
+		GroupsClaim:    "groups",
+		GroupsPrefix:   "oidc:",
+		RequiredClaims: map[string]string{"tenant": "t1"},
+		SigningAlgs:    []string{"RS256"},
+	})
+	if err != nil {
+		t.Fatalf("FromFlags: %v", err)
+	}
+	return src
+}
+
+func newReady(t *testing.T, opts authn.Options) *authn.Authenticator {
+	t.Helper()
+	a, err := authn.New(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	waitReady(t, a)
+	return a
+}
+
+func waitReady(t *testing.T, a *authn.Authenticator) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := a.Ready(t.Context())
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("authenticator not ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a log sink that tests can read while the authenticator writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestAuthenticateFromFlags(t *testing.T) {
+	iss := oidctest.New(t)
+	other := oidctest.New(t)
+	a := newReady(t, authn.Options{Source: flagSource(t, iss)})
+	good := func(mutate func(map[string]any)) map[string]any {
+		c := iss.Claims("alice", "kubernetes", time.Hour)
+		c["tenant"], c["groups"] = "t1", []string{"devs"}
+		if mutate != nil {
+			mutate(c)
+		}
+		return c
+	}
+	tests := []struct {
+		name  string
+		token string
+		want  result
+	}{
+		{"valid token", iss.Sign(t, good(nil)), result{User: "oidc:alice", Groups: []string{"oidc:devs"}}},
+		{"expired", iss.Sign(t, good(func(c map[string]any) { c["exp"] = time.Now().Add(-2 * time.Minute).Unix() })), result{Reason: authn.ReasonInvalidToken}},
+		{"not yet valid", iss.Sign(t, good(func(c map[string]any) { c["nbf"] = time.Now().Add(time.Hour).Unix() })), result{Reason: authn.ReasonInvalidToken}},
+		{"wrong issuer", other.Sign(t, good(func(c map[string]any) { c["iss"] = other.URL })), result{Reason: authn.ReasonInvalidToken}},
+		{"issuer claim of another issuer, signed by ours", iss.Sign(t, good(func(c map[string]any) { c["iss"] = other.URL })), result{Reason: authn.ReasonInvalidToken}},
+		{"wrong audience", iss.Sign(t, good(func(c map[string]any) { c["aud"] = "other" })), result{Reason: authn.ReasonInvalidToken}},
+		{"unknown key", iss.SignMode(t, oidctest.UnknownKey, good(nil)), result{Reason: authn.ReasonInvalidToken}},
+		{"alg none", iss.SignMode(t, oidctest.None, good(nil)), result{Reason: authn.ReasonInvalidToken}},
+		{"HS256 keyed with the public key", iss.SignMode(t, oidctest.HS256WithPublicKey, good(nil)), result{Reason: authn.ReasonInvalidToken}},
+		{"required claim missing", iss.Sign(t, good(func(c map[string]any) { delete(c, "tenant") })), result{Reason: authn.ReasonInvalidToken}},
+		{"required claim with another value", iss.Sign(t, good(func(c map[string]any) { c["tenant"] = "t2" })), result{Reason: authn.ReasonInvalidToken}},
+		{"system:masters group is harmless once prefixed", iss.Sign(t, good(func(c map[string]any) { c["groups"] = []string{"system:masters"} })), result{User: "oidc:alice", Groups: []string{"oidc:system:masters"}}},
+		{"malformed JWT", "not.a.jwt", result{Reason: authn.ReasonInvalidToken}},
+		{"empty bearer", "", result{Reason: authn.ReasonNoToken}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := resultOf(a.Authenticate(context.Background(), tt.token))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func unprefixedSource(t *testing.T, iss *oidctest.Issuer) authn.Source {
+	t.Helper()
+	src, err := authn.FromFlags(authn.OIDCFlags{
+		IssuerURL: iss.URL, ClientID: "kubernetes", CAFile: iss.CAFile,
+		UsernameClaim: "sub", UsernamePrefix: "-", GroupsClaim: "groups",
+	})
+	if err != nil {
+		t.Fatalf("FromFlags: %v", err)
+	}
+	return src
+}
+
+func TestReservedIdentities(t *testing.T) {
+	iss := oidctest.New(t)
+	tokenFor := func(sub string, groups ...string) string {
+		c := iss.Claims(sub, "kubernetes", time.Hour)
+		c["groups"] = groups
+		return iss.Sign(t, c)
+	}
+	tests := []struct {
+		name  string
+		allow bool
+		token string
+		want  result
+	}{
+		{"ordinary user", false, tokenFor("alice", "devs"), result{User: "alice", Groups: []string{"devs"}}},
+		{"system:masters group", false, tokenFor("alice", "devs", "system:masters"), result{Reason: authn.ReasonReservedIdentity}},
+		{"system: username", false, tokenFor("system:kube-controller-manager"), result{Reason: authn.ReasonReservedIdentity}},
+		{"service-account username", false, tokenFor("system:serviceaccount:kube-system:default"), result{Reason: authn.ReasonReservedIdentity}},
+		{"system:masters group when allowed", true, tokenFor("alice", "system:masters"), result{User: "alice", Groups: []string{"system:masters"}}},
+	}
+	refuse := newReady(t, authn.Options{Source: unprefixedSource(t, iss)})
+	allow := newReady(t, authn.Options{Source: unprefixedSource(t, iss), AllowSystemIdentities: true})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := refuse
+			if tt.allow {
+				a = allow
+			}
+			got := resultOf(a.Authenticate(context.Background(), tt.token))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCachedTokenNeverOutlivesItsExpiry(t *testing.T) {
+	iss := oidctest.New(t)
+	var mu sync.Mutex
+	now := time.Now()
+	var hits []bool
+	a := newReady(t, authn.Options{
+		Source:  unprefixedSource(t, iss),
+		Now:     func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
+		OnCache: func(hit bool) { hits = append(hits, hit) },
+	})
+	token := iss.Sign(t, iss.Claims("alice", "kubernetes", 2*time.Minute))
+	first := resultOf(a.Authenticate(context.Background(), token))
+	second := resultOf(a.Authenticate(context.Background(), token))
+	mu.Lock()
+	now = now.Add(3 * time.Minute) // past exp, well inside the cache TTL
+	mu.Unlock()
+	third := resultOf(a.Authenticate(context.Background(), token))
+	want := []result{{User: "alice", Groups: nil}, {User: "alice", Groups: nil}, {Reason: authn.ReasonExpired}}
+	if diff := cmp.Diff(want, []result{first, second, third}); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]bool{false, true, true}, hits); diff != "" {
+		t.Errorf("cache hits (-want +got):\n%s", diff)
+	}
+}
+
+func TestLogsNeverContainTokens(t *testing.T) {
+	iss := oidctest.New(t)
+	a := newReady(t, authn.Options{Source: unprefixedSource(t, iss)})
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tokens := []string{
+		iss.SignMode(t, oidctest.None, iss.Claims("alice", "kubernetes", time.Hour)),
+		iss.Sign(t, iss.Claims("alice", "kubernetes", -time.Hour)),
+		iss.SignMode(t, oidctest.HS256WithPublicKey, iss.Claims("alice", "kubernetes", time.Hour)),
+		"garbage-token-value",
+	}
+	for _, tok := range tokens {
+		_, err := a.Authenticate(context.Background(), tok)
+		if err == nil {
+			t.Fatalf("a bad token was accepted")
+		}
+		log.Error("refused", "error", err)
+		for _, part := range strings.Split(tok, ".") {
+			if len(part) > 8 && strings.Contains(logs.String(), part) {
+				t.Errorf("log contains part of the token: %s", logs.String())
+			}
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileConfig(iss1, iss2 *oidctest.Issuer, usernameExpr string) string {
+	indent := func(pem []byte) string { return strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", "\n        ") }
+	return `apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+jwt:
+- issuer:
+    url: ` + iss1.URL + `
+    audiences: [kubernetes]
+    certificateAuthority: |
+        ` + indent(iss1.CAPEM) + `
+  claimMappings:
+    username:
+      expression: ` + usernameExpr + `
+- issuer:
+    url: ` + iss2.URL + `
+    audiences: [other-cluster, kubernetes]
+    audienceMatchPolicy: MatchAny
+    certificateAuthority: |
+        ` + indent(iss2.CAPEM) + `
+  claimMappings:
+    username:
+      claim: sub
+      prefix: "second:"
+  claimValidationRules:
+  - expression: 'claims.tenant == "t1"'
+    message: wrong tenant
+`
+}
+
+func TestAuthenticationConfigFileAndReload(t *testing.T) {
+	iss1, iss2 := oidctest.New(t), oidctest.New(t)
+	path := filepath.Join(t.TempDir(), "authn.yaml")
+	writeFile(t, path, fileConfig(iss1, iss2, `'"first:" + claims.sub'`))
+	src, data, err := authn.LoadFile(path)
+	if err != nil {
+		t.Fatalf("LoadFile: %v", err)
+	}
+	var logs syncBuffer
+	a := newReady(t, authn.Options{
+		Source: src, ConfigFile: path, ConfigData: data, ReloadInterval: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	go a.Run(t.Context())
+	c1 := iss1.Claims("u1", "kubernetes", time.Hour)
+	c2 := iss2.Claims("bob", "kubernetes", time.Hour)
+	c2["tenant"] = "t1"
+	c2wrong := iss2.Claims("bob", "kubernetes", time.Hour)
+	c2wrong["tenant"] = "t2"
+	check := func(step string, want []result) {
+		t.Helper()
+		got := []result{
+			resultOf(a.Authenticate(context.Background(), iss1.Sign(t, c1))),
+			resultOf(a.Authenticate(context.Background(), iss2.Sign(t, c2))),
+			resultOf(a.Authenticate(context.Background(), iss2.Sign(t, c2wrong))),
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", step, diff)
+		}
+	}
+	check("initial", []result{
+		{User: "first:u1", Groups: nil},
+		{User: "second:bob", Groups: nil},
+		{Reason: authn.ReasonInvalidToken},
+	})
+
+	writeFile(t, path, "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: http://insecure}\n")
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "authentication config is invalid") })
+	check("after a broken file", []result{
+		{User: "first:u1", Groups: nil},
+		{User: "second:bob", Groups: nil},
+		{Reason: authn.ReasonInvalidToken},
+	})
+
+	writeFile(t, path, fileConfig(iss1, iss2, `'"renamed:" + claims.sub'`))
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "authentication config reloaded") })
+	check("after a good file", []result{
+		{User: "renamed:u1", Groups: nil},
+		{User: "second:bob", Groups: nil},
+		{Reason: authn.ReasonInvalidToken},
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 20s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestConfigErrorsNameTheSource(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		file    string
+		data    string
+		wantSub string
+	}{
+		{"missing file", filepath.Join(dir, "absent.yaml"), "", "read --authentication-config"},
+		{"unknown field", filepath.Join(dir, "unknown.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwtt: []\n", "unknown field"},
+		{"http issuer", filepath.Join(dir, "http.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: http://example.test, audiences: [a]}\n  claimMappings: {username: {claim: sub, prefix: \"\"}}\n", "https"},
+		{"bad CEL", filepath.Join(dir, "cel.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: https://example.test, audiences: [a]}\n  claimMappings: {username: {expression: 'claims.'}}\n", "compilation failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.data != "" {
+				writeFile(t, tt.file, tt.data)
+			}
+			_, _, err := authn.LoadFile(tt.file)
+			if err == nil || !strings.Contains(err.Error(), tt.wantSub) || !strings.Contains(err.Error(), "authentication-config") {
+				t.Errorf("LoadFile error = %v, want it to name the flag and contain %q", err, tt.wantSub)
+			}
+		})
+	}
+	_, err := authn.FromFlags(authn.OIDCFlags{IssuerURL: "http://example.test", ClientID: "k", UsernameClaim: "sub"})
+	if err == nil || !strings.Contains(err.Error(), "--oidc-* flags") {
+		t.Errorf("FromFlags with an http issuer: error = %v, want one naming the flags", err)
+	}
+}

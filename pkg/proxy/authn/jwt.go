@@ -1,0 +1,141 @@
+package authn
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apiserver/pkg/apis/apiserver"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/token/cache"
+	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
+)
+
+// jwtSet is the verifier for one configuration: every issuer's oidc authenticator behind one
+// token cache. A new configuration gets a new set (and so an empty cache).
+type jwtSet struct {
+	token   authenticator.Token
+	issuers []issuerCheck
+	health  []func() error
+	cancel  context.CancelFunc
+}
+
+type issuerCheck struct {
+	url          string
+	discoveryURL string
+	client       *http.Client
+}
+
+// CacheTTL bounds how long a verified token is reused without verifying it again; a cached
+// identity is never used past the token's own exp.
+const CacheTTL = 5 * time.Minute
+
+func newJWTSet(ctx context.Context, src Source) (*jwtSet, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	set := &jwtSet{cancel: cancel}
+	tokens := make([]authenticator.Token, 0, len(src.Config.JWT))
+	for _, jwt := range src.Config.JWT {
+		client, err := issuerClient(jwt.Issuer)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		a, err := oidc.New(ctx, oidc.Options{JWTAuthenticator: jwt, Client: client, SupportedSigningAlgs: src.SigningAlgs})
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("issuer %s: %w", jwt.Issuer.URL, err)
+		}
+		tokens = append(tokens, a)
+		set.health = append(set.health, a.HealthCheck)
+		set.issuers = append(set.issuers, issuerCheck{url: jwt.Issuer.URL, discoveryURL: jwt.Issuer.DiscoveryURL, client: client})
+	}
+	verify := &expiryRecorder{next: tokenunion.NewFailOnError(tokens...)}
+	set.token = cache.New(verify, false, CacheTTL, 0)
+	return set, nil
+}
+
+func issuerClient(iss apiserver.Issuer) (*http.Client, error) {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if iss.CertificateAuthority != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(iss.CertificateAuthority)) {
+			return nil, fmt.Errorf("issuer %s: certificateAuthority holds no PEM certificate", iss.URL)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	tr := utilnet.SetTransportDefaults(&http.Transport{TLSClientConfig: tlsConfig})
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+// healthy reports whether every issuer's discovery has loaded.
+func (s *jwtSet) healthy() error {
+	var errs []error
+	for _, check := range s.health {
+		if err := check(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// expiryRecorder sits under the token cache: it runs only when the cache misses and attaches the
+// token's exp to the identity so that a cache hit can be refused once the token has expired.
+type expiryRecorder struct {
+	next authenticator.Token
+}
+
+// verifiedUser is a user.Info that remembers when its token expires.
+type verifiedUser struct {
+	user.Info
+	expiry time.Time
+	served atomic.Bool
+}
+
+func (e *expiryRecorder) AuthenticateToken(ctx context.Context, token string) (*authenticator.Response, bool, error) {
+	resp, ok, err := e.next.AuthenticateToken(ctx, token)
+	if err != nil || !ok {
+		return resp, ok, err
+	}
+	exp, err := tokenExpiry(token)
+	if err != nil {
+		return nil, false, err
+	}
+	return &authenticator.Response{Audiences: resp.Audiences, User: &verifiedUser{Info: resp.User, expiry: exp}}, true, nil
+}
+
+// tokenExpiry reads exp from a token the oidc authenticator has already verified.
+func tokenExpiry(token string) (time.Time, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}, errors.New("token is not a compact JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("decode token payload: %w", err)
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return time.Time{}, fmt.Errorf("decode token claims: %w", err)
+	}
+	if claims.Exp == nil {
+		return time.Time{}, errors.New("claim exp is missing")
+	}
+	seconds, err := claims.Exp.Float64()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("claim exp: %w", err)
+	}
+	return time.Unix(int64(seconds), 0), nil
+}
