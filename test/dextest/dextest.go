@@ -1,0 +1,257 @@
+// Package dextest runs the real, pinned Dex binary as an OIDC issuer for
+// tests: memory storage, no approval screen and one mockCallback connector,
+// so the authorization code and device flows complete without a human.
+package dextest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aksoidc/aksoidc/test/tooldir"
+)
+
+// The identity Dex's mockCallback connector logs in as, every time. The ID
+// token's sub claim is not MockUserID but Dex's encoding of it with the
+// connector ID "mock".
+const (
+	MockUserID   = "0-385-28089-0"
+	MockUsername = "Kilgore Trout"
+	MockEmail    = "kilgore@kilgore.trout"
+	MockGroup    = "authors"
+)
+
+// loginSuccessful is the log message Dex's server.finalizeLogin writes for
+// each completed login, browser and device flow alike.
+const loginSuccessful = "login successful"
+
+const (
+	startTimeout = 30 * time.Second
+	stopTimeout  = 10 * time.Second
+)
+
+// Options configures the Dex instance.
+type Options struct {
+	// IDTokenExpiry is Dex's expiry.idTokens; default 10m.
+	IDTokenExpiry time.Duration
+	// ClientID is the one public client's ID; default "aksoidc".
+	ClientID string
+}
+
+// Server is a running Dex.
+type Server struct {
+	// IssuerURL is http://127.0.0.1:PORT/dex.
+	IssuerURL string
+	// ClientID is the public client's ID (no secret, any loopback redirect).
+	ClientID string
+	// LogPath is Dex's JSON log, kept across restarts.
+	LogPath string
+
+	bin        string
+	configPath string
+	addr       string
+
+	mu   sync.Mutex
+	proc *process
+}
+
+// process is one run of the Dex binary.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // set before exited is closed
+}
+
+// Start runs Dex on a free 127.0.0.1 port and returns once its discovery
+// document answers. Dex stops when the test ends. The test skips (or fails
+// with CI=true) when `make tools` has not built Dex.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.IDTokenExpiry == 0 {
+		opts.IDTokenExpiry = 10 * time.Minute
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "aksoidc"
+	}
+	bin := tooldir.Dex(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	s := &Server{
+		IssuerURL:  "http://" + addr + "/dex",
+		ClientID:   opts.ClientID,
+		LogPath:    filepath.Join(dir, "dex.log"),
+		bin:        bin,
+		configPath: filepath.Join(dir, "config.yaml"),
+		addr:       addr,
+	}
+	if err := s.writeConfig(opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	s.start(t)
+	return s
+}
+
+// Restart stops Dex and starts it again on the same port and config. Memory
+// storage is wiped, so every refresh token and pending login is gone.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.stop()
+	s.start(t)
+}
+
+// Logins returns how many logins Dex completed so far (authorization code and
+// device flow), counted from its log across restarts.
+func (s *Server) Logins() int {
+	data, err := os.ReadFile(s.LogPath)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	// Only complete lines: Dex may be halfway through writing the last one.
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		var entry struct {
+			Msg string `json:"msg"`
+		}
+		if json.Unmarshal(data[:i], &entry) == nil && entry.Msg == loginSuccessful {
+			n++
+		}
+		data = data[i+1:]
+	}
+	return n
+}
+
+func (s *Server) writeConfig(opts Options) error {
+	config := map[string]any{
+		"issuer":           s.IssuerURL,
+		"storage":          map[string]any{"type": "memory"},
+		"web":              map[string]any{"http": s.addr},
+		"logger":           map[string]any{"level": "info", "format": "json"},
+		"oauth2":           map[string]any{"skipApprovalScreen": true},
+		"enablePasswordDB": false,
+		"expiry":           map[string]any{"idTokens": opts.IDTokenExpiry.String()},
+		"connectors":       []any{map[string]any{"type": "mockCallback", "id": "mock", "name": "Mock"}},
+		// No redirectURIs: Dex then accepts any http loopback redirect.
+		"staticClients": []any{map[string]any{"id": opts.ClientID, "name": opts.ClientID, "public": true}},
+	}
+	data, err := json.MarshalIndent(config, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode dex config: %w", err)
+	}
+	// JSON is YAML, which is what Dex reads.
+	if err := os.WriteFile(s.configPath, data, 0o600); err != nil {
+		return fmt.Errorf("write dex config: %w", err)
+	}
+	return nil
+}
+
+// start runs Dex and waits for its discovery document.
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	log, err := os.OpenFile(s.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatalf("open dex log: %v", err)
+	}
+	defer func() { _ = log.Close() }()                // the child holds its own copy
+	cmd := exec.Command(s.bin, "serve", s.configPath) //nolint:gosec,noctx // pinned Dex from the tool cache; stopped by stop, not by a context
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dex: %v", err)
+	}
+	p := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	s.mu.Lock()
+	s.proc = p
+	s.mu.Unlock()
+	if err := s.waitReady(p); err != nil {
+		t.Fatalf("%v\ndex log %s:\n%s", err, s.LogPath, tail(s.LogPath))
+	}
+}
+
+// waitReady polls the discovery document until it answers 200, Dex exits or
+// startTimeout passes.
+func (s *Server) waitReady(p *process) error {
+	url := s.IssuerURL + "/.well-known/openid-configuration"
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("dex exited before serving %s: %w", url, p.err)
+		default:
+		}
+		if discoveryAnswers(client, url) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("dex did not serve %s within %v", url, startTimeout)
+}
+
+func discoveryAnswers(client *http.Client, url string) bool {
+	resp, err := client.Get(url) //nolint:noctx // bounded by the client's timeout
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// stop ends the running Dex, if any: SIGTERM, then SIGKILL after stopTimeout.
+func (s *Server) stop() {
+	s.mu.Lock()
+	p := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(stopTimeout):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// freeAddr returns a 127.0.0.1 address with a port nothing listens on now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	return addr
+}
+
+// tail returns the last lines of a log for a failure message.
+func tail(path string) string {
+	data, err := os.ReadFile(path) //nolint:gosec // our own log file in t.TempDir
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-20):], "\n")
+}
