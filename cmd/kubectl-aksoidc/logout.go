@@ -8,8 +8,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// logoutOptions accept every get-token flag, so the args of a kubeconfig's
+// exec entry can be pasted as they are; only the cache flags matter.
 type logoutOptions struct {
-	cacheOptions
+	getTokenOptions
 	all bool
 }
 

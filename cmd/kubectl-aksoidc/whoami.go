@@ -14,13 +14,15 @@ import (
 )
 
 func newWhoamiCommand(s streams) *cobra.Command {
-	o := &cacheOptions{}
+	// Every get-token flag is accepted (see logoutOptions); only the cache
+	// flags matter.
+	o := &getTokenOptions{}
 	cmd := &cobra.Command{
 		Use:   "whoami --issuer-url URL --client-id ID [flags]",
 		Short: "Show the identity of the cached token (never the token itself)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if err := joinErrors(o.validate(true)); err != nil {
+			if err := joinErrors(o.cacheOptions.validate(true)); err != nil {
 				return err
 			}
 			o.complete(s)

@@ -60,7 +60,7 @@ SH
 	echo "No display: headless Chromium plays the browser."
 fi
 
-flags=(--issuer-url "$issuer" --client-id kubectl-aksoidc --extra-scope email --extra-scope groups
+flags=(--issuer-url "$issuer" --client-id kubectl-aksoidc --extra-scope email --extra-scope groups --extra-scope profile
 	--token-cache-storage file --token-cache-dir "$demo/cache" --listen-address 127.0.0.1:0)
 export KUBERNETES_EXEC_INFO='{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}'
 
