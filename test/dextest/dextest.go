@@ -5,6 +5,7 @@ package dextest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -167,7 +168,7 @@ func (s *Server) start(t testing.TB) {
 		t.Fatalf("open dex log: %v", err)
 	}
 	defer func() { _ = log.Close() }()                // the child holds its own copy
-	cmd := exec.Command(s.bin, "serve", s.configPath) //nolint:gosec,noctx // pinned Dex from the tool cache; stopped by stop, not by a context
+	cmd := exec.Command(s.bin, "serve", s.configPath) //nolint:noctx // stop ends it with SIGTERM; a context would SIGKILL it
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start dex: %v", err)
@@ -180,33 +181,37 @@ func (s *Server) start(t testing.TB) {
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
-	if err := s.waitReady(p); err != nil {
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	if err := s.waitReady(ctx, p); err != nil {
 		t.Fatalf("%v\ndex log %s:\n%s", err, s.LogPath, tail(s.LogPath))
 	}
 }
 
 // waitReady polls the discovery document until it answers 200, Dex exits or
-// startTimeout passes.
-func (s *Server) waitReady(p *process) error {
+// ctx ends.
+func (s *Server) waitReady(ctx context.Context, p *process) error {
 	url := s.IssuerURL + "/.well-known/openid-configuration"
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !discoveryAnswers(ctx, url) {
 		select {
 		case <-p.exited:
 			return fmt.Errorf("dex exited before serving %s: %w", url, p.err)
-		default:
+		case <-ctx.Done():
+			return fmt.Errorf("dex did not serve %s within %v: %w", url, startTimeout, ctx.Err())
+		case <-tick.C:
 		}
-		if discoveryAnswers(client, url) {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("dex did not serve %s within %v", url, startTimeout)
+	return nil
 }
 
-func discoveryAnswers(client *http.Client, url string) bool {
-	resp, err := client.Get(url) //nolint:noctx // bounded by the client's timeout
+func discoveryAnswers(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false
 	}
@@ -235,7 +240,8 @@ func (s *Server) stop() {
 // freeAddr returns a 127.0.0.1 address with a port nothing listens on now.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
@@ -248,7 +254,7 @@ func freeAddr(t testing.TB) string {
 
 // tail returns the last lines of a log for a failure message.
 func tail(path string) string {
-	data, err := os.ReadFile(path) //nolint:gosec // our own log file in t.TempDir
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
 	}

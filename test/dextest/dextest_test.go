@@ -86,9 +86,9 @@ func TestDeviceFlowLoginCounts(t *testing.T) {
 	}
 	postJSON(t, http.DefaultClient, s.IssuerURL+"/device/code", url.Values{"client_id": {s.ClientID}, "scope": {"openid"}}, &dc)
 	client := browser(t)
-	resp := post(t, client, s.IssuerURL+"/device/auth/verify_code", url.Values{"user_code": {dc.UserCode}})
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/dex/device/callback" {
-		t.Fatalf("device verification ended at %s with %s, want /dex/device/callback with 200", resp.Request.URL.Path, resp.Status)
+	p := post(t, client, s.IssuerURL+"/device/auth/verify_code", url.Values{"user_code": {dc.UserCode}})
+	if p.status != http.StatusOK || p.url.Path != "/dex/device/callback" {
+		t.Fatalf("device verification ended at %s with %d, want /dex/device/callback with 200", p.url.Path, p.status)
 	}
 	got := exchange(t, s, url.Values{
 		"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},
@@ -132,9 +132,12 @@ func TestRestartRevokesRefreshTokens(t *testing.T) {
 // redirect_uri served by httptest, and returns the token request for the code.
 func login(t *testing.T, s *Server, scope string) url.Values {
 	t.Helper()
-	var gotQuery url.Values
+	queries := make(chan url.Values, 1)
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotQuery = r.URL.Query()
+		select {
+		case queries <- r.URL.Query():
+		default: // only the first redirect counts
+		}
 		_, _ = io.WriteString(w, "ok")
 	}))
 	t.Cleanup(cb.Close)
@@ -142,9 +145,12 @@ func login(t *testing.T, s *Server, scope string) url.Values {
 		"client_id": {s.ClientID}, "redirect_uri": {cb.URL + "/callback"},
 		"response_type": {"code"}, "scope": {scope}, "state": {"st4te"},
 	}
-	resp := get(t, browser(t), s.IssuerURL+"/auth?"+q.Encode())
-	if resp.StatusCode != http.StatusOK || gotQuery == nil {
-		t.Fatalf("login ended at %s with %s, want the callback server", resp.Request.URL, resp.Status)
+	p := get(t, browser(t), s.IssuerURL+"/auth?"+q.Encode())
+	var gotQuery url.Values
+	select {
+	case gotQuery = <-queries:
+	default:
+		t.Fatalf("login ended at %s with %d, want the callback server", p.url, p.status)
 	}
 	if gotQuery.Get("state") != "st4te" || gotQuery.Get("code") == "" {
 		t.Fatalf("callback got %v, want a code and state st4te", gotQuery)
@@ -188,7 +194,14 @@ func browser(t *testing.T) *http.Client {
 	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
 }
 
-func get(t *testing.T, c *http.Client, u string) *http.Response {
+// page is a read answer: what a test looks at once the body is closed.
+type page struct {
+	status int
+	url    *url.URL // the last one, after redirects
+	body   []byte
+}
+
+func get(t *testing.T, c *http.Client, u string) page {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	if err != nil {
@@ -197,7 +210,7 @@ func get(t *testing.T, c *http.Client, u string) *http.Response {
 	return do(t, c, req)
 }
 
-func post(t *testing.T, c *http.Client, u string, form url.Values) *http.Response {
+func post(t *testing.T, c *http.Client, u string, form url.Values) page {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -207,8 +220,7 @@ func post(t *testing.T, c *http.Client, u string, form url.Values) *http.Respons
 	return do(t, c, req)
 }
 
-// do sends req and reads the body, so callers only look at status and URL.
-func do(t *testing.T, c *http.Client, req *http.Request) *http.Response {
+func do(t *testing.T, c *http.Client, req *http.Request) page {
 	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
@@ -219,8 +231,7 @@ func do(t *testing.T, c *http.Client, req *http.Request) *http.Response {
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
 	}
-	resp.Body = io.NopCloser(strings.NewReader(string(body)))
-	return resp
+	return page{status: resp.StatusCode, url: resp.Request.URL, body: body}
 }
 
 func getJSON(t *testing.T, u string, v any) {
@@ -233,9 +244,9 @@ func postJSON(t *testing.T, c *http.Client, u string, form url.Values, v any) {
 	decodeBody(t, post(t, c, u, form), v)
 }
 
-func decodeBody(t *testing.T, resp *http.Response, v any) {
+func decodeBody(t *testing.T, p page, v any) {
 	t.Helper()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("%s: decode JSON answer (%s): %v", resp.Request.URL, resp.Status, err)
+	if err := json.Unmarshal(p.body, v); err != nil {
+		t.Fatalf("%s: decode JSON answer (%d): %v", p.url, p.status, err)
 	}
 }

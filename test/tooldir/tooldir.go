@@ -138,7 +138,7 @@ var assignment = regexp.MustCompile(`^([A-Z][A-Z0-9_]*)=(\S+)$`)
 // blank lines. Anything else is an error, since bash would read it
 // differently.
 func ReadVersions(path string) (map[string]string, error) {
-	f, err := os.Open(path) //nolint:gosec // path is the repository's own versions.env
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read tool versions: %w", err)
 	}
@@ -181,7 +181,7 @@ func RepoRoot() (string, error) {
 
 // isRoot reports whether gomod declares the project's module.
 func isRoot(gomod string) bool {
-	data, err := os.ReadFile(gomod) //nolint:gosec // walking up to the project's own go.mod
+	data, err := os.ReadFile(gomod)
 	if err != nil {
 		return false
 	}

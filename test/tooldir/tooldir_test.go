@@ -270,7 +270,7 @@ func TestRealCache(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := exec.CommandContext(t.Context(), tt.path(t), tt.args...).CombinedOutput() //nolint:gosec // pinned tool from the cache
+			out, err := exec.CommandContext(t.Context(), tt.path(t), tt.args...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s %s: %v\n%s", tt.name, strings.Join(tt.args, " "), err, out)
 			}
