@@ -17,6 +17,10 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// failedLoginCooldown is how long callers without a terminal wait after a
+// failed login before they may start another (and open another browser tab).
+const failedLoginCooldown = 5 * time.Minute
+
 type getTokenOptions struct {
 	cacheOptions
 	clientSecret    string
@@ -121,15 +125,16 @@ func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) 
 		IssuerURL: o.issuerURL, ClientID: o.clientID, ClientSecret: o.clientSecret,
 		Scopes: o.scopes(), ExtraParams: o.params, GrantType: login.GrantType(o.grantType),
 		UseAccessToken: o.useAccessToken, MinValidity: o.minValidity, ForceRefresh: o.forceRefresh,
-		LoginTimeout: o.loginTimeout, ListenAddresses: o.listenAddresses, RedirectURL: o.redirectURL,
+		LoginTimeout: o.loginTimeout, FailedLoginCooldown: failedLoginCooldown, ListenAddresses: o.listenAddresses, RedirectURL: o.redirectURL,
 		Browser: o.browser(s), Interactive: info.interactive,
 		TLS:   login.TLSConfig{CAData: o.caPEM, InsecureSkipVerify: o.insecure},
 		Stdin: s.in, Stderr: s.err, Log: o.log,
 	}
 	dir := o.cacheDir
 	deps := login.Deps{
-		Cache: o.store(),
-		Lock:  func(ctx context.Context, id string) (func(), error) { return tokencache.Lock(ctx, dir, id) },
+		Cache:    o.store(),
+		Lock:     func(ctx context.Context, id string) (func(), error) { return tokencache.Lock(ctx, dir, id) },
+		Failures: tokencache.FailureMarks{Dir: dir},
 	}
 	return cfg, deps, nil
 }

@@ -35,6 +35,9 @@ type Config struct {
 	MinValidity  time.Duration // a cached token with less left is refreshed
 	ForceRefresh bool
 	LoginTimeout time.Duration
+	// FailedLoginCooldown: after a failed login, callers without a terminal
+	// start no new login for this long (see Deps.Failures).
+	FailedLoginCooldown time.Duration
 
 	ListenAddresses []string // authcode: tried in order
 	RedirectURL     string   // authcode-keyboard

@@ -20,10 +20,18 @@ type Cache interface {
 // LockFunc takes the per-key lock and returns its release function.
 type LockFunc func(ctx context.Context, id string) (func(), error)
 
+// FailureLog remembers failed logins per cache key.
+type FailureLog interface {
+	Last(id string) (at time.Time, reason string, ok bool)
+	Record(id string, at time.Time, reason string) error
+	Clear(id string) error
+}
+
 // Deps are the parts of GetToken that tests and the CLI choose.
 type Deps struct {
-	Cache Cache
-	Lock  LockFunc
+	Cache    Cache
+	Lock     LockFunc
+	Failures FailureLog // nil: no cool-down after failed logins
 }
 
 // Token is what kubectl receives.
@@ -52,7 +60,7 @@ func GetToken(ctx context.Context, cfg Config, deps Deps) (Token, error) {
 		return Token{}, timeoutOr(ctx, cfg.LoginTimeout, fmt.Errorf("wait for another kubectl-aksoidc process: %w", err))
 	}
 	defer unlock()
-	e, err := renew(ctx, cfg, deps.Cache, id)
+	e, err := renew(ctx, cfg, deps, id)
 	if err != nil {
 		return Token{}, timeoutOr(ctx, cfg.LoginTimeout, err)
 	}
@@ -61,7 +69,8 @@ func GetToken(ctx context.Context, cfg Config, deps Deps) (Token, error) {
 
 // renew runs under the lock: another process may have renewed the token
 // while this one waited, so the cache is read again first.
-func renew(ctx context.Context, cfg Config, cache Cache, id string) (tokencache.Entry, error) {
+func renew(ctx context.Context, cfg Config, deps Deps, id string) (tokencache.Entry, error) {
+	cache := deps.Cache
 	e, err := cache.Load(id)
 	if err != nil {
 		logMiss(cfg, err)
@@ -92,11 +101,30 @@ func renew(ctx context.Context, cfg Config, cache Cache, id string) (tokencache.
 			return tokencache.Entry{}, err
 		}
 	}
+	return loginOnce(ctx, cfg, deps, c, id)
+}
+
+// loginOnce logs in unless a caller without a terminal is asking soon after
+// a failed login: background pollers must not open a browser tab per poll.
+func loginOnce(ctx context.Context, cfg Config, deps Deps, c *client, id string) (tokencache.Entry, error) {
+	if deps.Failures != nil && !cfg.Interactive {
+		if at, reason, ok := deps.Failures.Last(id); ok && cfg.now().Before(at.Add(cfg.FailedLoginCooldown)) {
+			return tokencache.Entry{}, fmt.Errorf("the last login failed at %s (%s); no new login starts without a terminal before %s: %w",
+				at.Format(time.TimeOnly), reason, at.Add(cfg.FailedLoginCooldown).Format(time.TimeOnly), ErrNotInteractive)
+		}
+	}
 	fresh, err := c.login(ctx)
 	if err != nil {
+		err = timeoutOr(ctx, cfg.LoginTimeout, err)
+		if deps.Failures != nil {
+			_ = deps.Failures.Record(id, cfg.now(), err.Error())
+		}
 		return tokencache.Entry{}, err
 	}
-	save(cfg, cache, id, fresh)
+	if deps.Failures != nil {
+		_ = deps.Failures.Clear(id)
+	}
+	save(cfg, deps.Cache, id, fresh)
 	return fresh, nil
 }
 
