@@ -26,7 +26,7 @@ func newLogoutCommand(s streams) *cobra.Command {
 			if err := joinErrors(o.cacheOptions.validate(!o.all)); err != nil {
 				return err
 			}
-			o.complete(s)
+			o.cacheOptions.complete(s)
 			return o.run(s)
 		},
 	}

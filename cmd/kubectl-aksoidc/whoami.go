@@ -25,7 +25,7 @@ func newWhoamiCommand(s streams) *cobra.Command {
 			if err := joinErrors(o.cacheOptions.validate(true)); err != nil {
 				return err
 			}
-			o.complete(s)
+			o.cacheOptions.complete(s)
 			e, err := o.store().Load(o.key().ID())
 			if errors.Is(err, tokencache.ErrNotFound) {
 				return errors.New("no cached token for these settings; run get-token to log in")

@@ -106,7 +106,7 @@ func TestKeyboardLogin(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		code, _ := bufio.NewReader(resp.Body).ReadString('\n')
 		_, _ = io.WriteString(typist, code+"\n")
 	}()
@@ -158,16 +158,21 @@ func TestLoginTimeoutClosesTheListener(t *testing.T) {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 	time.Sleep(600 * time.Millisecond) // oauth2cli shuts its server down within 500ms
-	l, err := net.Listen("tcp", addr)
+	l, err := listen(addr)
 	if err != nil {
 		t.Fatalf("the callback listener is still open after the timeout: %v", err)
 	}
 	_ = l.Close()
 }
 
+func listen(addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	return lc.Listen(context.Background(), "tcp", addr)
+}
+
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +186,7 @@ func TestBusyListenAddressesAreNamed(t *testing.T) {
 	f := newFixture(t)
 	var addrs []string
 	for range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := listen("127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
