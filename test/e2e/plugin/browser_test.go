@@ -1,0 +1,88 @@
+package plugin_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// browser is a --browser-command that runs a real headless Chromium. The
+// plugin starts it and does not wait for it, so the wrapper leaves a marker
+// when Chromium exits and the test waits for every marker before its temp
+// dir goes away.
+type browser struct {
+	// command is the value for --browser-command.
+	command string
+	dir     string
+}
+
+const browserScript = `#!/bin/sh
+# kubectl-aksoidc passes the login URL as the last argument.
+run=$(mktemp -d %[1]q/run.XXXXXX) || exit 1
+# The session bus is the test keyring's; Chromium has no business there.
+unset DBUS_SESSION_BUS_ADDRESS
+%[2]q --headless --no-sandbox --disable-gpu --disable-background-networking \
+	--disable-component-update --disable-sync --no-first-run \
+	--user-data-dir="$run/profile" --dump-dom "$@" >"$run/output" 2>&1
+echo $? >"$run/exit"
+`
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	chromium := chromiumPath(t)
+	dir := t.TempDir()
+	b := &browser{command: filepath.Join(dir, "browser.sh"), dir: dir}
+	if err := os.WriteFile(b.command, fmt.Appendf(nil, browserScript, dir, chromium), 0o700); err != nil { //nolint:gosec // an executable script
+		t.Fatalf("write browser script: %v", err)
+	}
+	// Registered after t.TempDir, so it runs before the dir is removed.
+	t.Cleanup(func() { b.waitAll(t) })
+	return b
+}
+
+// launches counts how often the plugin opened the browser.
+func (b *browser) launches(t *testing.T) int {
+	t.Helper()
+	runs, err := filepath.Glob(filepath.Join(b.dir, "run.*"))
+	if err != nil {
+		t.Fatalf("list browser runs: %v", err)
+	}
+	return len(runs)
+}
+
+// waitAll waits until every Chromium the plugin started has exited.
+func (b *browser) waitAll(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		runs, _ := filepath.Glob(filepath.Join(b.dir, "run.*"))
+		done, _ := filepath.Glob(filepath.Join(b.dir, "run.*", "exit"))
+		if len(done) == len(runs) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d of %d Chromium runs still going after 30s", len(runs)-len(done), len(runs))
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// chromiumPath finds Debian's chromium (a system package, not a pinned tool).
+// Where it is missing the test is skipped, or fails when CI=true.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("chromium")
+	if err == nil {
+		return p
+	}
+	const why = "chromium is not installed (apt-get install chromium)"
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s: %v", why, err)
+	}
+	t.Skipf("%s: %v", why, err)
+	return ""
+}
