@@ -28,6 +28,7 @@ die() {
 # inner runs inside dbus-run-session, with an unlocked gnome-keyring.
 inner() {
 	local work=$1 token
+	wait_for_secret_service
 	token=$("$work/seed" -issuer-url "$ISSUER" -client-id "$CLIENT_ID" -file-dir "$work/file-cache" -keyring)
 	local plugin=("$work/kubectl-aksoidc" get-token --issuer-url "$ISSUER" --client-id "$CLIENT_ID")
 	local file_run=("${plugin[@]}" --token-cache-storage file --token-cache-dir "$work/file-cache")
@@ -48,6 +49,22 @@ inner() {
 		time_run "$work/keyring.ms" "${keyring_run[@]}"
 	done
 	report "$work" >"$work/report"
+}
+
+# wait_for_secret_service waits until the unlocked gnome-keyring owns the
+# Secret Service name. `gnome-keyring-daemon --unlock` returns before that; a
+# client asking earlier makes D-Bus start a second daemon whose login
+# keyring is locked.
+wait_for_secret_service() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+			org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q 'boolean true'; then
+			return
+		fi
+		sleep 0.05
+	done
+	die "gnome-keyring did not take the Secret Service name within 5s"
 }
 
 # check_hit fails unless a run prints an ExecCredential with the seeded token
