@@ -48,3 +48,16 @@ func TestKeyringStoreRealSecretService(t *testing.T) {
 		t.Errorf("Load after Delete: %v", err)
 	}
 }
+
+func TestKeyringWithoutSessionBusIsUnavailable(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	s := KeyringStore{Service: KeyringService}
+	want := "keyring: " + errNoSessionBus.Error()
+	if _, err := s.Load("k"); err == nil || err.Error() != want {
+		t.Errorf("Load: %v, want %q", err, want)
+	}
+	if err := s.Save("k", Entry{IDToken: "t"}); err == nil || err.Error() != want {
+		t.Errorf("Save: %v, want %q", err, want)
+	}
+}
