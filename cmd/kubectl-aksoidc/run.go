@@ -46,6 +46,7 @@ func newRootCommand(version string, s streams) *cobra.Command {
 		newGetTokenCommand(s),
 		newLogoutCommand(s),
 		newWhoamiCommand(s),
+		newSetupCommand(s),
 		newVersionCommand(version, s),
 	)
 	return root

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Path is where the proxy serves the document.
@@ -27,14 +28,17 @@ type Document struct {
 
 // Validate reports what a client cannot work with.
 func (d Document) Validate() error {
-	var errs []error
+	var errs []string
 	if u, err := url.Parse(d.IssuerURL); err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, fmt.Errorf("issuerURL %q is not an absolute URL", d.IssuerURL))
+		errs = append(errs, fmt.Sprintf("issuerURL %q is not an absolute URL", d.IssuerURL))
 	}
 	if d.ClientID == "" {
-		errs = append(errs, errors.New("clientID is empty"))
+		errs = append(errs, "clientID is empty")
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // Handler serves the document. It is computed once: the proxy's config is

@@ -34,7 +34,7 @@ func TestHandlerServesTheDocument(t *testing.T) {
 
 func TestHandlerRefusesAnIncompleteDocument(t *testing.T) {
 	_, err := Handler(Document{IssuerURL: "dex"})
-	want := "discovery document: issuerURL \"dex\" is not an absolute URL\nclientID is empty"
+	want := "discovery document: issuerURL \"dex\" is not an absolute URL; clientID is empty"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %q", err, want)
 	}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/aksoidc/aksoidc/pkg/login"
+	"github.com/aksoidc/aksoidc/pkg/login/setup"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type setupOptions struct {
+	getTokenOptions
+	server           string
+	serverCA         string
+	trustFingerprint string
+	kubeconfig       string
+	name             string
+	execCommand      string
+
+	serverCAPEM []byte
+}
+
+// setupOnly flags configure setup itself and never go into the kubeconfig.
+var setupOnly = map[string]bool{
+	"server": true, "server-certificate-authority": true, "trust-fingerprint": true,
+	"kubeconfig": true, "name": true, "exec-command": true, "force-refresh": true, "v": true,
+}
+
+func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
+	o.getTokenOptions.addFlags(fs)
+	fs.StringVar(&o.server, "server", "", "https URL of an aksoidc proxy: its discovery document supplies the issuer, client ID and CA")
+	fs.StringVar(&o.serverCA, "server-certificate-authority", "", "PEM file of the CA that signs the proxy's certificate")
+	fs.StringVar(&o.trustFingerprint, "trust-fingerprint", "", "trust the proxy's certificate if its SHA256 fingerprint is this (instead of asking)")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (default: $KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&o.name, "name", "", "name of the cluster, user and context written (default: aksoidc-<server host> or aksoidc-<client ID>)")
+	fs.StringVar(&o.execCommand, "exec-command", "", "command the kubeconfig runs (default: the absolute path of kubectl-aksoidc on PATH)")
+}
+
+func (o *setupOptions) validateServer() error {
+	var errs []error
+	if o.server == "" {
+		return joinErrors(o.cacheOptions.validate(true))
+	}
+	if u, err := url.Parse(o.server); err != nil || u.Scheme != "https" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--server %q: want an https URL", o.server))
+	}
+	if o.serverCA != "" {
+		b, err := os.ReadFile(o.serverCA)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("--server-certificate-authority: %w", err))
+		case !hasCertificate(b):
+			errs = append(errs, fmt.Errorf("--server-certificate-authority: %s holds no PEM certificate", o.serverCA))
+		}
+		o.serverCAPEM = b
+	}
+	return joinErrors(errs)
+}
+
+func newSetupCommand(s streams) *cobra.Command {
+	o := &setupOptions{}
+	cmd := &cobra.Command{
+		Use:   "setup --server https://proxy.example | setup --issuer-url URL --client-id ID",
+		Short: "Log in once, show who you are, and write a kubeconfig that uses kubectl-aksoidc",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validateServer(); err != nil {
+				return err
+			}
+			return o.run(cmd, s)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
+	ctx := cmd.Context()
+	var caData []byte
+	if o.server != "" {
+		d, err := setup.Discover(ctx, o.server, o.serverCAPEM, o.trust(s))
+		if err != nil {
+			return err
+		}
+		o.adopt(cmd.Flags(), d)
+		caData = d.CAData
+		_, _ = fmt.Fprintf(s.out, "The proxy at %s signs users in at %s (client %s).\n", o.server, o.issuerURL, o.clientID)
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	cfg, deps, err := o.complete(s)
+	if err != nil {
+		return err
+	}
+	tok, err := login.GetToken(ctx, cfg, deps)
+	if err != nil {
+		return explainNotInteractive(err)
+	}
+	if err := printLogin(s, tok.Value); err != nil {
+		return err
+	}
+	if o.server != "" {
+		id, err := setup.Review(ctx, o.server, caData, tok.Value)
+		if err != nil {
+			return err
+		}
+		printReview(s, id)
+	}
+	return o.write(cmd.Flags(), s, caData)
+}
+
+// adopt takes the discovery document's settings for every flag the user left
+// unset.
+func (o *setupOptions) adopt(fs *pflag.FlagSet, d setup.Discovery) {
+	if !fs.Changed("issuer-url") {
+		o.issuerURL = d.IssuerURL
+	}
+	if !fs.Changed("client-id") {
+		o.clientID = d.ClientID
+	}
+	if !fs.Changed("extra-scope") {
+		o.extraScopes = d.ExtraScopes
+	}
+}
+
+// trust asks the user about a certificate no known CA verifies.
+func (o *setupOptions) trust(s streams) setup.TrustFunc {
+	return func(fp string) (bool, error) {
+		if o.trustFingerprint != "" {
+			if strings.EqualFold(o.trustFingerprint, fp) {
+				return true, nil
+			}
+			return false, fmt.Errorf("--trust-fingerprint: the proxy's certificate has fingerprint %s", fp)
+		}
+		_, _ = fmt.Fprintf(s.err, "No known CA verifies the certificate of %s.\nIts fingerprint is %s\nTrust it? [y/N] ", o.server, fp)
+		line, err := bufio.NewReader(s.in).ReadString('\n')
+		if err != nil && line == "" {
+			return false, errors.New("the proxy's certificate is not verified by a known CA: pass --server-certificate-authority or --trust-fingerprint " + fp)
+		}
+		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes"), nil
+	}
+}
+
+func printLogin(s streams, token string) error {
+	c, err := decodeClaims(token)
+	if err != nil {
+		return nil //nolint:nilerr // an access token (--use-access-token) need not be a JWT
+	}
+	_, err = fmt.Fprintf(s.out, "Logged in at %s as %s (email %q, groups %v).\n", c.Issuer, c.Subject, c.Email, c.Groups)
+	return err
+}
+
+func printReview(s streams, id setup.Identity) {
+	_, _ = fmt.Fprintf(s.out, "Through the proxy, the cluster sees you as user %q, groups %v", id.Username, id.Groups)
+	if ip := id.Extra["aksoidc.io/client-ip"]; len(ip) > 0 {
+		_, _ = fmt.Fprintf(s.out, ", client IP %s", strings.Join(ip, ","))
+	}
+	_, _ = fmt.Fprintln(s.out, ".")
+}
+
+func (o *setupOptions) write(fs *pflag.FlagSet, s streams, caData []byte) error {
+	name := o.name
+	if name == "" {
+		name = defaultName(o.server, o.clientID)
+	}
+	path, err := setup.Write(setup.Kubeconfig{
+		Path: o.kubeconfig, Name: name, Server: o.server, CAData: caData,
+		Command: o.command(), Args: o.execArgs(fs),
+	})
+	if err != nil {
+		return err
+	}
+	if o.server == "" {
+		_, err = fmt.Fprintf(s.out, "Wrote user %q to %s. Pair it with a cluster: kubectl config set-context NAME --cluster CLUSTER --user %s\n", name, path, name)
+		return err
+	}
+	_, err = fmt.Fprintf(s.out, "Wrote cluster, user and context %q to %s. Try: kubectl --context %s auth whoami\n", name, path, name)
+	return err
+}
+
+func defaultName(server, clientID string) string {
+	if u, err := url.Parse(server); err == nil && u.Host != "" {
+		return "aksoidc-" + u.Hostname()
+	}
+	return "aksoidc-" + clientID
+}
+
+// command is the absolute path of the plugin as found on PATH: GUI apps that
+// run kubectl often lack krew's bin directory on their PATH. The PATH entry
+// (krew's symlink) is kept as it is, so it survives upgrades.
+func (o *setupOptions) command() string {
+	if o.execCommand != "" {
+		return o.execCommand
+	}
+	if p, err := exec.LookPath("kubectl-aksoidc"); err == nil {
+		return p
+	}
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "kubectl-aksoidc"
+}
+
+// execArgs are get-token's arguments: the flags the user set, minus setup's
+// own, plus what discovery supplied, so get-token computes the same cache key
+// and finds the token this login stored.
+func (o *setupOptions) execArgs(fs *pflag.FlagSet) []string {
+	args := []string{"get-token", "--issuer-url=" + o.issuerURL, "--client-id=" + o.clientID}
+	for _, sc := range o.extraScopes {
+		args = append(args, "--extra-scope="+sc)
+	}
+	fs.Visit(func(f *pflag.Flag) {
+		switch {
+		case setupOnly[f.Name], f.Name == "issuer-url", f.Name == "client-id", f.Name == "extra-scope":
+		case f.Value.Type() == "stringArray" || f.Value.Type() == "stringSlice":
+			for _, v := range f.Value.(pflag.SliceValue).GetSlice() {
+				args = append(args, "--"+f.Name+"="+v)
+			}
+		default:
+			args = append(args, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	return args
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// fakeProxy serves what setup needs of aksoidc-proxy: the discovery document
+// and a SelfSubjectReview. The real proxy is exercised end to end elsewhere.
+func fakeProxy(t *testing.T, p *oidctest.Provider) (*httptest.Server, string) {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewUnstartedServer(mux)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	doc, err := wellknown.Handler(wellknown.Document{IssuerURL: p.URL, ClientID: p.ClientID,
+		ExtraScopes: []string{"groups"}, CertificateAuthorityData: caPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("GET "+wellknown.Path, doc)
+	mux.HandleFunc("POST /apis/authentication.k8s.io/v1/selfsubjectreviews", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ey") {
+			http.Error(w, `{"kind":"Status","message":"Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": map[string]any{"userInfo": map[string]any{
+			"username": "oidc:alice", "groups": []string{"oidc:devs", "system:authenticated"},
+			"extra": map[string][]string{"aksoidc.io/client-ip": {"127.0.0.1"}},
+		}}})
+	})
+	sum := sha256.Sum256(srv.Certificate().Raw)
+	fp := make([]string, len(sum))
+	for i, b := range sum {
+		fp[i] = fmt.Sprintf("%02X", b)
+	}
+	return srv, "SHA256:" + strings.Join(fp, ":")
+}
+
+func TestSetupWithServer(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	srv, fingerprint := fakeProxy(t, p)
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "config")
+	other := "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: https://127.0.0.1:6443}\n" +
+		"users:\n- name: other\n  user: {token: keep-me}\ncontexts:\n- name: other\n  context: {cluster: other, user: other}\ncurrent-context: other\n"
+	if err := os.WriteFile(kubeconfig, []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loginFlags := []string{"--grant-type", "device-code", "--certificate-authority", p.CAFile,
+		"--token-cache-storage", "file", "--token-cache-dir", filepath.Join(dir, "cache")}
+	got := runCLI(t, nil, append([]string{"setup", "--server", srv.URL, "--trust-fingerprint", fingerprint,
+		"--kubeconfig", kubeconfig, "--name", "dev"}, loginFlags...)...)
+	wantOut := fmt.Sprintf("The proxy at %s signs users in at %s (client kubectl).\n"+
+		"Logged in at %s as alice (email \"alice@example.com\", groups [devs]).\n"+
+		"Through the proxy, the cluster sees you as user \"oidc:alice\", groups [oidc:devs system:authenticated], client IP 127.0.0.1.\n"+
+		"Wrote cluster, user and context \"dev\" to %s. Try: kubectl --context dev auth whoami\n", srv.URL, p.URL, p.URL, kubeconfig)
+	if diff := cmp.Diff(result{stdout: wantOut, stderr: "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n"},
+		got, cmp.AllowUnexported(result{})); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkKubeconfig(t, cfg, srv.URL)
+
+	// kubectl runs exactly the written command: it must find the cached token.
+	res := runCLI(t, nil, cfg.AuthInfos["dev"].Exec.Args...)
+	if res.code != 0 || p.Logins() != 1 || !strings.Contains(res.stdout, `"token":"ey`) {
+		t.Errorf("the kubeconfig's get-token did not use the setup login: logins=%d %+v", p.Logins(), res.stderr)
+	}
+}
+
+func checkKubeconfig(t *testing.T, cfg *clientcmdapi.Config, server string) {
+	t.Helper()
+	if cfg.CurrentContext != "other" || cfg.AuthInfos["other"].Token != "keep-me" || cfg.Clusters["other"] == nil {
+		t.Errorf("setup changed the other entries or the current context: %+v", cfg)
+	}
+	if c := cfg.Clusters["dev"]; c == nil || c.Server != server || len(c.CertificateAuthorityData) == 0 {
+		t.Errorf("cluster dev = %+v", c)
+	}
+	if c := cfg.Contexts["dev"]; c == nil || c.Cluster != "dev" || c.AuthInfo != "dev" {
+		t.Errorf("context dev = %+v", c)
+	}
+	exec := cfg.AuthInfos["dev"].Exec
+	if exec == nil || exec.APIVersion != "client.authentication.k8s.io/v1" || !exec.ProvideClusterInfo ||
+		exec.InteractiveMode != clientcmdapi.IfAvailableExecInteractiveMode || !filepath.IsAbs(exec.Command) {
+		t.Fatalf("user dev exec = %+v", exec)
+	}
+	for _, forbidden := range []string{"--server", "--kubeconfig", "--trust-fingerprint", "--name"} {
+		for _, a := range exec.Args {
+			if strings.HasPrefix(a, forbidden+"=") {
+				t.Errorf("setup's own flag %s leaked into the exec args %q", forbidden, exec.Args)
+			}
+		}
+	}
+}
+
+func TestSetupRefusesAnUntrustedProxy(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	srv, fingerprint := fakeProxy(t, p)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong fingerprint", []string{"--trust-fingerprint", "SHA256:00"},
+			"kubectl-aksoidc: --trust-fingerprint: the proxy's certificate has fingerprint " + fingerprint + "\n"},
+		{"nobody to ask", nil, "No known CA verifies the certificate of " + srv.URL + ".\nIts fingerprint is " + fingerprint +
+			"\nTrust it? [y/N] kubectl-aksoidc: the proxy's certificate is not verified by a known CA: pass " +
+			"--server-certificate-authority or --trust-fingerprint " + fingerprint + "\n"},
+		{"plain http", []string{"--server", "http://127.0.0.1:1"}, "kubectl-aksoidc: --server \"http://127.0.0.1:1\": want an https URL\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"setup", "--server", srv.URL, "--kubeconfig", filepath.Join(t.TempDir(), "config")}, tc.args...)
+			got := runCLI(t, nil, args...)
+			if diff := cmp.Diff(result{code: 1, stderr: tc.want}, got, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,148 @@
+package setup
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+)
+
+// TrustFunc decides whether to trust a certificate no known CA verifies; it
+// is shown the SHA-256 fingerprint of the leaf certificate.
+type TrustFunc func(fingerprint string) (bool, error)
+
+// Discovery is what Discover learned about a proxy.
+type Discovery struct {
+	wellknown.Document
+	// CAData verifies the proxy's certificate from now on: the CA the user
+	// passed, the document's bundle, or the chain the user trusted.
+	CAData []byte
+}
+
+// Discover fetches server's discovery document. caPEM, when set, is the only
+// CA trusted; otherwise the system's roots are tried first, then trust.
+func Discover(ctx context.Context, server string, caPEM []byte, trust TrustFunc) (Discovery, error) {
+	pool, err := rootPool(caPEM)
+	if err != nil {
+		return Discovery{}, err
+	}
+	doc, _, err := fetch(ctx, server, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	var unknown x509.UnknownAuthorityError
+	switch {
+	case err == nil && len(caPEM) > 0:
+		return Discovery{Document: doc, CAData: caPEM}, nil
+	case err == nil:
+		return Discovery{Document: doc, CAData: doc.CertificateAuthorityData}, nil
+	case len(caPEM) > 0 || !errors.As(err, &unknown):
+		return Discovery{}, err
+	}
+	return trustOnFirstUse(ctx, server, trust)
+}
+
+func rootPool(caPEM []byte) (*x509.CertPool, error) {
+	if len(caPEM) == 0 {
+		return nil, nil // the system's roots
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("--server-certificate-authority: no PEM certificate")
+	}
+	return pool, nil
+}
+
+// trustOnFirstUse shows the fingerprint of the certificate the server
+// presents and goes on only if the user accepts it. The document's CA bundle
+// must then verify that same certificate, so a bundle cannot be swapped in.
+func trustOnFirstUse(ctx context.Context, server string, trust TrustFunc) (Discovery, error) {
+	doc, chain, err := fetch(ctx, server, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // the user verifies the fingerprint
+	if err != nil {
+		return Discovery{}, err
+	}
+	sum := sha256.Sum256(chain[0].Raw)
+	ok, err := trust(fingerprint(sum[:]))
+	if err != nil {
+		return Discovery{}, err
+	}
+	if !ok {
+		return Discovery{}, fmt.Errorf("the certificate of %s was not trusted", server)
+	}
+	if len(doc.CertificateAuthorityData) == 0 {
+		return Discovery{Document: doc, CAData: chainPEM(chain)}, nil
+	}
+	if err := verifyChain(chain, doc.CertificateAuthorityData); err != nil {
+		return Discovery{}, err
+	}
+	return Discovery{Document: doc, CAData: doc.CertificateAuthorityData}, nil
+}
+
+func fingerprint(sum []byte) string {
+	hex := make([]string, len(sum))
+	for i, b := range sum {
+		hex[i] = fmt.Sprintf("%02X", b)
+	}
+	return "SHA256:" + strings.Join(hex, ":")
+}
+
+func chainPEM(chain []*x509.Certificate) []byte {
+	var b []byte
+	for _, c := range chain {
+		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return b
+}
+
+func verifyChain(chain []*x509.Certificate, caPEM []byte) error {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return errors.New("the discovery document's certificateAuthorityData holds no PEM certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter}); err != nil {
+		return fmt.Errorf("the discovery document's certificateAuthorityData does not verify the server's certificate: %w", err)
+	}
+	return nil
+}
+
+// fetch GETs the document and returns it with the chain the server presented.
+func fetch(ctx context.Context, server string, tc *tls.Config) (wellknown.Document, []*x509.Certificate, error) {
+	tr := &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	url := strings.TrimSuffix(server, "/") + wellknown.Path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return wellknown.Document{}, nil, fmt.Errorf("--server %q: %w", server, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: HTTP %s (is --server an aksoidc proxy?)", url, resp.Status)
+	}
+	var doc wellknown.Document
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: not a discovery document: %w", url, err)
+	}
+	if err := doc.Validate(); err != nil {
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: %w", url, err)
+	}
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: --server must be an https URL", url)
+	}
+	return doc, resp.TLS.PeerCertificates, nil
+}

@@ -1,0 +1,75 @@
+package setup
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Identity is who the API server, through the proxy, takes the user for.
+type Identity struct {
+	Username string              `json:"username"`
+	UID      string              `json:"uid,omitempty"`
+	Groups   []string            `json:"groups,omitempty"`
+	Extra    map[string][]string `json:"extra,omitempty"`
+}
+
+// Review asks server who token belongs to, with a SelfSubjectReview: the
+// answer shows the identity after the proxy's claim mappings and prefixes.
+func Review(ctx context.Context, server string, caPEM []byte, token string) (Identity, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(caPEM) > 0 {
+		tc.RootCAs = x509.NewCertPool()
+		tc.RootCAs.AppendCertsFromPEM(caPEM)
+	}
+	tr := &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}
+	defer tr.CloseIdleConnections()
+	url := strings.TrimSuffix(server, "/") + "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+	body := []byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return Identity{}, fmt.Errorf("self subject review: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return Identity{}, fmt.Errorf("self subject review at %s: %w", server, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Identity{}, fmt.Errorf("self subject review at %s: %w", server, err)
+	}
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return Identity{}, fmt.Errorf("self subject review at %s: HTTP %s: %s", server, resp.Status, statusMessage(b))
+	}
+	var out struct {
+		Status struct {
+			UserInfo Identity `json:"userInfo"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.Status.UserInfo.Username == "" {
+		return Identity{}, errors.New("self subject review: the answer holds no user")
+	}
+	return out.Status.UserInfo, nil
+}
+
+// statusMessage takes the message of a Kubernetes Status body.
+func statusMessage(b []byte) string {
+	var s struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(b, &s) == nil && s.Message != "" {
+		return s.Message
+	}
+	return "no Status message"
+}
