@@ -17,7 +17,7 @@ set -euo pipefail
 
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_ROOT=${AKSOIDC_TOOL_CACHE:-$HOME/.cache/aksoidc}
-FAMILIES=(dex k8s golangci-lint)
+FAMILIES=(dex k8s golangci-lint helm kubeconform)
 
 # shellcheck source=versions.env
 source "$TOOLS_DIR/versions.env"
@@ -90,6 +90,45 @@ spec_golangci_lint() {
 build_golangci_lint() {
 	go build -trimpath -ldflags "-s -w -X main.version=${GOLANGCI_LINT_VERSION#v}" \
 		-o "$1/golangci-lint" github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+}
+
+spec_helm() {
+	DIR_NAME="helm-$HELM_VERSION"
+	BINARIES=(helm)
+	REQUIRES=("helm.sh/helm/v3 $HELM_VERSION")
+}
+
+# As helm's own Makefile does, the Kubernetes version `helm template` and `helm
+# lint` assume comes from the client-go it is built with (v0.X.Y means 1.X);
+# without it they assume v1.20.0.
+build_helm() {
+	local cg flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" p
+	cg=$(go list -m -f '{{.Version}}' k8s.io/client-go)
+	for p in pkg/lint/rules pkg/chartutil; do
+		flags+=" -X helm.sh/helm/v3/$p.k8sVersionMajor=1 -X helm.sh/helm/v3/$p.k8sVersionMinor=$(minor "$cg")"
+	done
+	CGO_ENABLED=0 go build -trimpath -ldflags "$flags" -o "$1/helm" helm.sh/helm/v3/cmd/helm
+}
+
+# kubeconform's cache dir also holds strict per-kind JSON schemas generated
+# offline from k8s.io/kubernetes's api/openapi-spec at K8S_VERSION (kubeconform
+# would download them otherwise), so it is named after both versions.
+spec_kubeconform() {
+	DIR_NAME="kubeconform-$KUBECONFORM_VERSION-k8s-$K8S_VERSION"
+	BINARIES=(kubeconform schemagen)
+	REQUIRES=("github.com/yannh/kubeconform $KUBECONFORM_VERSION")
+}
+
+# schemagen (hack/tools/kubeconform/schemagen) also stays in the cache dir:
+# hack/chart-check.sh converts CRDs with it.
+build_kubeconform() {
+	go build -trimpath -ldflags "-s -w -X main.version=$KUBECONFORM_VERSION" \
+		-o "$1/kubeconform" github.com/yannh/kubeconform/cmd/kubeconform
+	go build -trimpath -ldflags "-s -w" -o "$1/schemagen" ./schemagen
+	local k8s
+	k8s=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+	[[ -n $k8s ]] || die "cannot find k8s.io/kubernetes@$K8S_VERSION in the module cache"
+	"$1/schemagen" -swagger "$k8s/api/openapi-spec/swagger.json" -out "$1/schemas"
 }
 
 # check_requires fails unless the module builds every REQUIRES pair at exactly
