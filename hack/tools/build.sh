@@ -17,7 +17,7 @@ set -euo pipefail
 
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_ROOT=${AKSOIDC_TOOL_CACHE:-$HOME/.cache/aksoidc}
-FAMILIES=(dex k8s golangci-lint helm kubeconform)
+FAMILIES=(dex k8s golangci-lint helm kubeconform goreleaser krew)
 
 # shellcheck source=versions.env
 source "$TOOLS_DIR/versions.env"
@@ -90,6 +90,29 @@ spec_golangci_lint() {
 build_golangci_lint() {
 	go build -trimpath -ldflags "-s -w -X main.version=${GOLANGCI_LINT_VERSION#v}" \
 		-o "$1/golangci-lint" github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+}
+
+spec_goreleaser() {
+	DIR_NAME="goreleaser-$GORELEASER_VERSION"
+	BINARIES=(goreleaser)
+	REQUIRES=("github.com/goreleaser/goreleaser/v2 $GORELEASER_VERSION")
+}
+
+# goreleaser stamps its version through main.version (without the "v").
+build_goreleaser() {
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${GORELEASER_VERSION#v}" \
+		-o "$1/goreleaser" github.com/goreleaser/goreleaser/v2
+}
+
+spec_krew() {
+	DIR_NAME="krew-$KREW_VERSION"
+	BINARIES=(krew validate-krew-manifest)
+	REQUIRES=("sigs.k8s.io/krew $KREW_VERSION")
+}
+
+build_krew() {
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" \
+		-o "$1/" sigs.k8s.io/krew/cmd/krew sigs.k8s.io/krew/cmd/validate-krew-manifest
 }
 
 spec_helm() {
