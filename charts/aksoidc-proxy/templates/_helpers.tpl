@@ -1,0 +1,179 @@
+{{/* Chart name, truncated to the 63 characters a label allows. */}}
+{{- define "aksoidc-proxy.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Name of the release's objects. */}}
+{{- define "aksoidc-proxy.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "aksoidc-proxy.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "aksoidc-proxy.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "aksoidc-proxy.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "aksoidc-proxy.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "aksoidc-proxy.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "aksoidc-proxy.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "aksoidc-proxy.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "aksoidc-proxy.fullname" .)) .Values.tls.secretName }}
+{{- end }}
+
+{{- define "aksoidc-proxy.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The ConfigMap exists when there is a CA bundle or an AuthenticationConfiguration to mount. */}}
+{{- define "aksoidc-proxy.hasConfig" -}}
+{{- if or .Values.authenticationConfig .Values.oidc.caBundle }}true{{ end }}
+{{- end }}
+
+{{/* The AuthenticationConfiguration file, apiVersion and kind filled in. */}}
+{{- define "aksoidc-proxy.authenticationConfig" -}}
+{{- $c := deepCopy .Values.authenticationConfig }}
+{{- $_ := set $c "apiVersion" (default "apiserver.config.k8s.io/v1" $c.apiVersion) }}
+{{- $_ = set $c "kind" (default "AuthenticationConfiguration" $c.kind) }}
+{{- toYaml $c }}
+{{- end }}
+
+{{/* User-extra keys the ClusterRole lets the proxy impersonate. */}}
+{{- define "aksoidc-proxy.userExtras" -}}
+{{- $keys := list "aksoidc.io/client-ip" }}
+{{- range .Values.rbac.extraUserExtras }}
+{{- $keys = append $keys . }}
+{{- end }}
+{{- range (.Values.authenticationConfig.jwt | default list) }}
+{{- range ((.claimMappings | default dict).extra | default list) }}
+{{- $keys = append $keys .key }}
+{{- end }}
+{{- end }}
+{{- toYaml (uniq $keys) }}
+{{- end }}
+
+{{/* Cross-field rules the schema cannot say clearly; each message names the values at fault. */}}
+{{- define "aksoidc-proxy.validate" -}}
+{{- $o := .Values.oidc }}
+{{- if and .Values.authenticationConfig (or $o.issuerURL $o.clientID $o.usernameClaim $o.usernamePrefix $o.groupsClaim $o.groupsPrefix $o.requiredClaims $o.signingAlgs $o.caBundle) }}
+{{- fail "oidc.* and authenticationConfig are mutually exclusive (as the proxy's --oidc-* flags and --authentication-config are): set one of them" }}
+{{- end }}
+{{- if and $o.issuerURL (not $o.clientID) }}
+{{- fail "oidc.clientID is required when oidc.issuerURL is set" }}
+{{- end }}
+{{- if and $o.clientID (not $o.issuerURL) }}
+{{- fail "oidc.issuerURL is required when oidc.clientID is set" }}
+{{- end }}
+{{- if and .Values.ingress.enabled (ne .Values.service.type "ClusterIP") }}
+{{- fail "ingress.enabled needs service.type ClusterIP (the ingress controller passes TLS through to the Service)" }}
+{{- end }}
+{{- if and .Values.tls.certManager.enabled (not .Values.tls.certManager.issuerRef.name) }}
+{{- fail "tls.certManager.issuerRef.name is required when tls.certManager.enabled is true" }}
+{{- end }}
+{{- $pdb := .Values.podDisruptionBudget }}
+{{- if and $pdb.enabled (kindIs "invalid" $pdb.minAvailable) (kindIs "invalid" $pdb.maxUnavailable) }}
+{{- fail "podDisruptionBudget.enabled needs podDisruptionBudget.minAvailable or podDisruptionBudget.maxUnavailable" }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
+{{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
+{{- end }}
+{{- end }}
+
+{{/* The proxy's command-line flags, each quoted: values such as an "oidc:" prefix are not plain YAML. */}}
+{{- define "aksoidc-proxy.args" -}}
+{{- $a := list (printf "--secure-port=%v" .Values.containerPorts.https) (printf "--probe-port=%v" .Values.containerPorts.probe) }}
+{{- $a = append $a "--tls-cert-file=/etc/aksoidc/tls/tls.crt" }}
+{{- $a = append $a "--tls-private-key-file=/etc/aksoidc/tls/tls.key" }}
+{{- if .Values.authenticationConfig }}
+{{- $a = append $a "--authentication-config=/etc/aksoidc/config/authentication-config.yaml" }}
+{{- end }}
+{{- $o := .Values.oidc }}
+{{- range $flag, $v := dict "issuer-url" $o.issuerURL "client-id" $o.clientID "username-claim" $o.usernameClaim "username-prefix" $o.usernamePrefix "groups-claim" $o.groupsClaim "groups-prefix" $o.groupsPrefix }}
+{{- if $v }}
+{{- $a = append $a (printf "--oidc-%s=%s" $flag $v) }}
+{{- end }}
+{{- end }}
+{{- range $k, $v := $o.requiredClaims }}
+{{- $a = append $a (printf "--oidc-required-claim=%s=%s" $k $v) }}
+{{- end }}
+{{- with $o.signingAlgs }}
+{{- $a = append $a (printf "--oidc-signing-algs=%s" (join "," .)) }}
+{{- end }}
+{{- if $o.caBundle }}
+{{- $a = append $a "--oidc-ca-file=/etc/aksoidc/config/oidc-ca.crt" }}
+{{- end }}
+{{- if .Values.allowSystemIdentities }}
+{{- $a = append $a "--allow-system-identities" }}
+{{- end }}
+{{- if .Values.tokenPassthrough.enabled }}
+{{- $a = append $a "--token-passthrough" }}
+{{- end }}
+{{- with .Values.upstream.qps }}
+{{- $a = append $a (printf "--upstream-qps=%v" .) }}
+{{- end }}
+{{- with .Values.upstream.burst }}
+{{- $a = append $a (printf "--upstream-burst=%v" .) }}
+{{- end }}
+{{- range .Values.trustedProxyCIDRs }}
+{{- $a = append $a (printf "--trusted-proxy-cidr=%s" .) }}
+{{- end }}
+{{- with .Values.requestTimeout }}
+{{- $a = append $a (printf "--request-timeout=%s" .) }}
+{{- end }}
+{{- with .Values.shutdownGrace }}
+{{- $a = append $a (printf "--shutdown-grace=%s" .) }}
+{{- end }}
+{{- with .Values.logLevel }}
+{{- $a = append $a (printf "--log-level=%s" .) }}
+{{- end }}
+{{- range .Values.extraArgs }}
+{{- $a = append $a . }}
+{{- end }}
+{{- range $a }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Seconds in a duration of hours, minutes and seconds ("1m30s"), as the schema allows. */}}
+{{- define "aksoidc-proxy.seconds" -}}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+[hms]" . -1 }}
+{{- $n := int (regexFind "[0-9]+" .) }}
+{{- if hasSuffix "h" . }}{{ $n = mul $n 3600 }}{{ else if hasSuffix "m" . }}{{ $n = mul $n 60 }}{{ end }}
+{{- $total = add $total $n }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/* The URL users reach the proxy at, or "" when only the load balancer's address will tell. */}}
+{{- define "aksoidc-proxy.externalURL" -}}
+{{- if .Values.externalURL }}
+{{- .Values.externalURL | trimSuffix "/" }}
+{{- else if .Values.ingress.enabled }}
+{{- printf "https://%s" .Values.ingress.host }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Checks charts/aksoidc-proxy offline, with the pinned helm and kubeconform:
+#   1. helm lint --strict, with the default values and with each ci/*.yaml;
+#   2. helm template of the default values and of each ci/*.yaml, every
+#      manifest validated by kubeconform -strict against schemas generated from
+#      k8s.io/kubernetes's OpenAPI document at K8S_VERSION, plus schemas of the
+#      cert-manager Certificate and prometheus-operator ServiceMonitor CRDs in
+#      test/chart/testdata/crds (so no kind is skipped);
+#   3. kubeconform itself rejects an unknown field (the schemas are strict);
+#   4. wrong values make helm template fail with a message naming the value.
+# The rendered manifests are applied with server-side dry-run by the Go test in
+# test/chart.
+#
+# Usage: hack/chart-check.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CHART=$ROOT/charts/aksoidc-proxy
+CRDS=$ROOT/test/chart/testdata/crds
+# shellcheck source=tools/versions.env
+source "$ROOT/hack/tools/versions.env"
+CACHE_ROOT=${AKSOIDC_TOOL_CACHE:-$HOME/.cache/aksoidc}
+HELM=$CACHE_ROOT/helm-$HELM_VERSION/helm
+KC_DIR=$CACHE_ROOT/kubeconform-$KUBECONFORM_VERSION-k8s-$K8S_VERSION
+
+"$ROOT/hack/tools/build.sh" helm kubeconform >/dev/null
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+"$KC_DIR/schemagen" -out "$WORK/crd-schemas" "$CRDS"/*.yaml 2>/dev/null
+
+kubeconform() {
+	"$KC_DIR/kubeconform" -strict -summary -output text \
+		-schema-location "$KC_DIR/schemas/{{.ResourceKind}}{{.KindSuffix}}.json" \
+		-schema-location "$WORK/crd-schemas/{{.ResourceKind}}{{.KindSuffix}}.json" "$@"
+}
+
+fail() {
+	echo "chart-check: $*" >&2
+	exit 1
+}
+
+# check_values renders the chart with the values files given (none: the
+# defaults), lints it and validates every manifest.
+check_values() {
+	local name=$1 out="$WORK/${1//\//_}.yaml"
+	shift
+	echo "== $name"
+	"$HELM" lint --strict --quiet "$CHART" "$@" | { grep -v '^$' || true; }
+	"$HELM" template aksoidc-proxy "$CHART" --namespace aksoidc "$@" >"$out" ||
+		fail "helm template failed with $name"
+	kubeconform "$out" || fail "kubeconform rejected the manifests of $name"
+}
+
+# check_rejects expects helm template to fail with a message containing want.
+check_rejects() {
+	local want=$1 out
+	shift
+	if out=$("$HELM" template aksoidc-proxy "$CHART" "$@" 2>&1); then
+		fail "helm template accepted $*; want an error naming $want"
+	fi
+	grep -qF -- "$want" <<<"$out" || fail "helm template $* failed without naming $want:"$'\n'"$out"
+	echo "rejected $* ($want)"
+}
+
+check_values default
+for f in "$CHART"/ci/*.yaml; do
+	check_values "ci/$(basename "$f")" -f "$f"
+done
+
+echo "== strict schemas"
+cat >"$WORK/unknown-field.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: x}
+spec:
+  ports: [{port: 443, targetPrt: https}]
+EOF
+if kubeconform "$WORK/unknown-field.yaml" >"$WORK/unknown.out" 2>&1 ||
+	! grep -q "additional properties 'targetPrt' not allowed" "$WORK/unknown.out"; then
+	cat "$WORK/unknown.out" >&2
+	fail "kubeconform accepted an unknown field: the schemas are not strict"
+fi
+echo "kubeconform rejects unknown fields"
+
+echo "== wrong values"
+check_rejects "/replicaCount" --set replicaCount=0
+check_rejects "/oidc/issuerURL" --set oidc.issuerURL=http://issuer.example.com --set oidc.clientID=x
+check_rejects "/service/type" --set service.type=Loadbalancer
+check_rejects "/containerPorts/https" --set containerPorts.https=443
+check_rejects "/trustedProxyCIDRs/0" --set 'trustedProxyCIDRs={10.0.0.0}'
+check_rejects "/service/azure/dnsLabel" --set service.azure.dnsLabel=Bad_Label
+check_rejects "additional properties 'replicas' not allowed" --set replicas=3
+check_rejects "/authenticationConfig/jwt/0': missing property 'issuer'" --set 'authenticationConfig.jwt[0].claimMappings.username.claim=sub'
+check_rejects "oidc.* and authenticationConfig are mutually exclusive" \
+	--set oidc.issuerURL=https://a.example.com --set oidc.clientID=x \
+	--set 'authenticationConfig.jwt[0].issuer.url=https://b.example.com' \
+	--set 'authenticationConfig.jwt[0].issuer.audiences[0]=x' \
+	--set 'authenticationConfig.jwt[0].claimMappings.username.claim=sub'
+check_rejects "oidc.clientID is required" --set oidc.issuerURL=https://issuer.example.com
+check_rejects "/ingress/host': minLength" --set ingress.enabled=true --set service.type=ClusterIP
+check_rejects "ingress.enabled needs service.type ClusterIP" --set ingress.enabled=true --set ingress.host=a.example.com
+check_rejects "tls.certManager.issuerRef.name is required" --set tls.certManager.enabled=true
+
+echo "chart-check: ok"
