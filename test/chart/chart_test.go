@@ -3,7 +3,8 @@
 // must also be accepted by the API server with server-side apply in dry-run
 // mode and strict field validation, and the ClusterRole it grants must let the
 // proxy impersonate exactly what the proxy sends, decided by the API server's
-// own RBAC authorizer.
+// own RBAC authorizer; `helm install --dry-run=server` must print the
+// `kubectl aksoidc setup` command users run.
 //
 // The cert-manager Certificate and prometheus-operator ServiceMonitor CRDs
 // (copied unchanged into testdata/crds) are installed first, so those
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -39,10 +41,11 @@ import (
 
 // cluster is the API server all subtests share; starting one takes seconds.
 type cluster struct {
-	cfg    *rest.Config
-	dyn    dynamic.Interface
-	kube   kubernetes.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
+	cfg        *rest.Config
+	kubeconfig string
+	dyn        dynamic.Interface
+	kube       kubernetes.Interface
+	mapper     *restmapper.DeferredDiscoveryRESTMapper
 }
 
 func startCluster(t *testing.T) *cluster {
@@ -74,27 +77,41 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	return &cluster{cfg: cfg, dyn: dyn, kube: kube, mapper: mapper}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &cluster{cfg: cfg, kubeconfig: kubeconfig, dyn: dyn, kube: kube, mapper: mapper}
 }
 
-// render runs the pinned helm on the chart and returns its objects.
-func render(t *testing.T, release, namespace string, args ...string) []*unstructured.Unstructured {
+// helm runs the pinned helm on the chart with args after the chart path,
+// with its own config and cache dirs, and returns its stdout.
+func helm(t *testing.T, command, release, namespace string, args ...string) []byte {
 	t.Helper()
 	root, err := tooldir.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	helm := tooldir.Path(t, "helm", "helm")
-	argv := append([]string{"template", release, filepath.Join(root, "charts", "aksoidc-proxy"), "--namespace", namespace}, args...)
+	bin := tooldir.Path(t, "helm", "helm")
+	argv := append([]string{command, release, filepath.Join(root, "charts", "aksoidc-proxy"), "--namespace", namespace}, args...)
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(t.Context(), helm, argv...)
+	cmd := exec.CommandContext(t.Context(), bin, argv...)
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("helm %s: %v\n%s", strings.Join(argv, " "), err, stderr.String())
 	}
-	objs, err := decode(&stdout)
+	return stdout.Bytes()
+}
+
+// render returns the objects of helm template.
+func render(t *testing.T, release, namespace string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out := helm(t, "template", release, namespace, args...)
+	objs, err := decode(bytes.NewReader(out))
 	if err != nil {
-		t.Fatalf("helm %s printed invalid YAML: %v", strings.Join(argv, " "), err)
+		t.Fatalf("helm template printed invalid YAML: %v", err)
 	}
 	return objs
 }

@@ -30,9 +30,11 @@ func valuesFiles(t *testing.T) []string {
 
 // TestChart starts one kube-apiserver for all its subtests.
 func TestChart(t *testing.T) {
+	tooldir.Path(t, "helm", "helm") // skip (or fail in CI) before starting anything
 	c := startCluster(t)
 	t.Run("dry-run", func(t *testing.T) { testDryRun(t, c) })
 	t.Run("rbac", func(t *testing.T) { testRBAC(t, c) })
+	t.Run("notes", func(t *testing.T) { testNotes(t, c) })
 }
 
 // testDryRun applies every rendering (default values and each ci file) with
