@@ -81,7 +81,41 @@ if kubeconform "$WORK/unknown-field.yaml" >"$WORK/unknown.out" 2>&1 ||
 	cat "$WORK/unknown.out" >&2
 	fail "kubeconform accepted an unknown field: the schemas are not strict"
 fi
-echo "kubeconform rejects unknown fields"
+# What the generated schemas must accept as the API server does: a number
+# or a string for an IntOrString and a Quantity, null for an optional field.
+cat >"$WORK/accepted.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x, annotations: null}
+spec:
+  selector: {matchLabels: {a: b}}
+  strategy: {rollingUpdate: {maxUnavailable: 25%, maxSurge: 1}}
+  template:
+    metadata: {labels: {a: b}}
+    spec:
+      containers:
+        - name: c
+          resources: {limits: {cpu: 1, memory: 64Mi}, requests: {cpu: 0.5}}
+          readinessProbe: {httpGet: {path: /readyz, port: 8080}}
+          livenessProbe: {httpGet: {path: /healthz, port: probe}}
+EOF
+kubeconform "$WORK/accepted.yaml" >"$WORK/accepted.out" 2>&1 || {
+	cat "$WORK/accepted.out" >&2
+	fail "kubeconform rejected a valid Deployment: the schemas are stricter than the API server"
+}
+# The CRD schemas are strict too.
+cat >"$WORK/unknown-crd-field.yaml" <<'EOF'
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: x}
+spec: {secretName: x, issuerRef: {name: y}, dnsName: [a.example.com]}
+EOF
+if kubeconform "$WORK/unknown-crd-field.yaml" >"$WORK/unknown.out" 2>&1 ||
+	! grep -q "additional properties 'dnsName' not allowed" "$WORK/unknown.out"; then
+	cat "$WORK/unknown.out" >&2
+	fail "kubeconform accepted an unknown Certificate field: the CRD schemas are not strict"
+fi
+echo "kubeconform rejects unknown fields and accepts what the API server accepts"
 
 echo "== wrong values"
 check_rejects "/replicaCount" --set replicaCount=0
