@@ -123,10 +123,12 @@ outer() {
 	printf 'package main\n\nfunc main() {}\n' >"$work/trivial-src/main.go"
 	(cd "$work/trivial-src" && go build -o "$work/trivial" .)
 
-	# The keyring lives in $work, never in the user's own keyrings. The
-	# session's daemons chatter on stdout and stderr: keep that in a log,
-	# shown only when the benchmark fails.
-	if ! XDG_DATA_HOME=$work/data ROUNDS=$ROUNDS dbus-run-session -- bash -c '
+	# The keyring (XDG_DATA_HOME) and its control socket (XDG_RUNTIME_DIR)
+	# live in $work, never among the user's own. The session's daemons
+	# chatter on stdout and stderr: keep that in a log, shown only when the
+	# benchmark fails.
+	mkdir -m 0700 "$work/data" "$work/run"
+	if ! XDG_DATA_HOME=$work/data XDG_RUNTIME_DIR=$work/run ROUNDS=$ROUNDS dbus-run-session -- bash -c '
 		printf %s bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
 		exec bash "$0" --inner "$1"' "${BASH_SOURCE[0]}" "$work" >"$work/session.log" 2>&1; then
 		cat "$work/session.log" >&2
