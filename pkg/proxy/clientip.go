@@ -1,0 +1,58 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// clientIP returns the address of the client: the TCP peer, or, when the peer is a trusted proxy,
+// the right-most X-Forwarded-For entry that is not itself a trusted proxy.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	peer, ok := parseAddr(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if !isTrusted(peer, trusted) {
+		return peer.String()
+	}
+	forwarded := r.Header.Values("X-Forwarded-For")
+	var hops []string
+	for _, line := range forwarded {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed entry ends what can be believed
+		}
+		hop = hop.Unmap()
+		peer = hop
+		if !isTrusted(hop, trusted) {
+			break
+		}
+	}
+	return peer.String()
+}
+
+func parseAddr(hostport string) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return addr.Unmap(), true
+}
+
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,114 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/rest"
+)
+
+// upstream picks, per request, the transport to the API server: the proxy's own credentials
+// (impersonating) or none at all (passthrough, where the client's token must be the only
+// credential, or a client certificate would win), and HTTP/1.1 for upgrades, which HTTP/2
+// cannot carry.
+type upstream struct {
+	impersonating, impersonatingHTTP1 http.RoundTripper
+	anonymous, anonymousHTTP1         http.RoundTripper
+	metrics                           *Metrics
+}
+
+func newUpstream(cfg *rest.Config, m *Metrics) (*upstream, error) {
+	u := &upstream{metrics: m}
+	anonymous := rest.AnonymousClientConfig(cfg)
+	for _, t := range []struct {
+		cfg   *rest.Config
+		http1 bool
+		out   *http.RoundTripper
+	}{
+		{cfg, false, &u.impersonating}, {cfg, true, &u.impersonatingHTTP1},
+		{anonymous, false, &u.anonymous}, {anonymous, true, &u.anonymousHTTP1},
+	} {
+		c := rest.CopyConfig(t.cfg)
+		c.Impersonate = rest.ImpersonationConfig{}
+		if t.http1 {
+			c.NextProtos = []string{"http/1.1"}
+		}
+		rt, err := rest.TransportFor(c)
+		if err != nil {
+			return nil, fmt.Errorf("upstream transport: %w", err)
+		}
+		*t.out = rt
+	}
+	return u, nil
+}
+
+func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	auth, _ := req.Context().Value(identityKey{}).(*authenticated)
+	if auth == nil {
+		return nil, errors.New("refusing to forward an unauthenticated request")
+	}
+	upgrade := httpstream.IsUpgradeRequest(req)
+	rt := u.impersonating
+	switch {
+	case auth.identity.Passthrough && upgrade:
+		rt = u.anonymousHTTP1
+	case auth.identity.Passthrough:
+		rt = u.anonymous
+	case upgrade:
+		rt = u.impersonatingHTTP1
+	}
+	start := time.Now()
+	resp, err := rt.RoundTrip(req)
+	u.metrics.upstreamDuration.WithLabelValues(stateFrom(req.Context()).verb).Observe(time.Since(start).Seconds())
+	return resp, err
+}
+
+// newForwarder returns the reverse proxy to the API server at target.
+func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop <-chan struct{}) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = ""
+			stripCredentials(pr.Out.Header)
+			auth, _ := pr.In.Context().Value(identityKey{}).(*authenticated)
+			if auth == nil {
+				return // upstream.RoundTrip refuses it
+			}
+			if auth.identity.Passthrough {
+				pr.Out.Header.Set("Authorization", "Bearer "+auth.token)
+				return
+			}
+			setImpersonation(pr.Out.Header, auth.identity.User, stateFrom(pr.In.Context()).clientIP)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if stateFrom(resp.Request.Context()).longRunning && resp.StatusCode != http.StatusSwitchingProtocols {
+				resp.Body = newStoppableBody(resp.Body, stop)
+			}
+			return nil
+		},
+		Transport:     rt,
+		FlushInterval: -1, // watches and logs -f: every chunk reaches the client at once
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			state := stateFrom(r.Context())
+			switch {
+			case errors.Is(err, context.DeadlineExceeded):
+				log.Warn("request timed out", "path", state.path, "user", state.user)
+				writeStatus(w, http.StatusGatewayTimeout, "Timeout", "the request timed out")
+			case errors.Is(err, context.Canceled):
+				log.Debug("client went away", "path", state.path, "user", state.user)
+				w.WriteHeader(499) // the client is gone; nobody reads this
+			default:
+				log.Error("upstream request failed", "path", state.path, "user", state.user, "error", err)
+				writeStatus(w, http.StatusBadGateway, "ServiceUnavailable", "the API server could not be reached")
+			}
+		},
+	}
+}

@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// Config is what the proxy handler needs.
+type Config struct {
+	Authenticator Authenticator
+	// Upstream is how to reach the API server as the proxy itself (its credentials must allow
+	// impersonating users, groups, uids and userextras).
+	Upstream *rest.Config
+	// RequestTimeout bounds requests that are not long-running (watch, logs, exec, attach,
+	// port-forward, proxy and any upgrade have no timeout).
+	RequestTimeout time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	// Stop, once closed, ends long-running responses (watches, logs -f) cleanly, so that clients
+	// see the end of the stream and reconnect, rather than a cut connection.
+	Stop <-chan struct{}
+}
+
+// NewHandler returns the proxy's HTTP handler.
+func NewHandler(cfg Config) (http.Handler, error) {
+	if cfg.Authenticator == nil || cfg.Upstream == nil || cfg.Metrics == nil || cfg.Logger == nil {
+		return nil, errors.New("proxy: Authenticator, Upstream, Metrics and Logger are required")
+	}
+	target, err := url.Parse(cfg.Upstream.Host)
+	if err != nil || target.Host == "" {
+		return nil, fmt.Errorf("upstream host %q is not a URL", cfg.Upstream.Host)
+	}
+	rt, err := newUpstream(cfg.Upstream, cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	var h http.Handler = newForwarder(target, rt, cfg.Logger, cfg.Stop)
+	for _, mw := range []func(http.Handler) http.Handler{
+		withTimeout(cfg.RequestTimeout, cfg.Metrics),
+		withAuthentication(cfg.Authenticator, cfg.Logger, cfg.Metrics),
+		withRefuseImpersonation(cfg.Logger),
+		withAccessLog(cfg.Logger, cfg.Metrics, cfg.TrustedProxies),
+		withRecover(cfg.Logger),
+	} {
+		h = mw(h)
+	}
+	return h, nil
+}
+
+// withTimeout bounds ordinary requests and counts the long-running ones in flight.
+func withTimeout(timeout time.Duration, m *Metrics) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if stateFrom(r.Context()).longRunning {
+				m.longRunning.Inc()
+				defer m.longRunning.Dec()
+				next.ServeHTTP(w, r)
+				return
+			}
+			if timeout > 0 {
+				ctx, cancel := context.WithTimeout(r.Context(), timeout)
+				defer cancel()
+				r = r.WithContext(ctx)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,101 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"k8s.io/apiserver/pkg/authentication/user"
+)
+
+// ClientIPExtra is the user-extra key under which the client's address reaches the API server.
+const ClientIPExtra = "aksoidc.io/client-ip"
+
+// websocketBearerPrefix marks a bearer token carried in Sec-WebSocket-Protocol (browsers cannot
+// set Authorization on a WebSocket).
+const websocketBearerPrefix = "base64url.bearer.authorization.k8s.io."
+
+// hasImpersonation reports whether the request carries any header whose name starts with
+// "Impersonate", in any case.
+func hasImpersonation(h http.Header) (string, bool) {
+	for name := range h {
+		if len(name) >= len("impersonate") && strings.EqualFold(name[:len("impersonate")], "impersonate") {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// stripCredentials removes everything by which a client could speak for someone: Authorization,
+// every Impersonate* header, request-header authentication headers and bearer tokens hidden in
+// the WebSocket protocol list.
+func stripCredentials(h http.Header) {
+	for name := range h {
+		lower := strings.ToLower(name)
+		if lower == "authorization" || strings.HasPrefix(lower, "impersonate") || strings.HasPrefix(lower, "x-remote-") {
+			delete(h, name)
+		}
+	}
+	protocols := h.Values("Sec-WebSocket-Protocol")
+	if len(protocols) == 0 {
+		return
+	}
+	var kept []string
+	for _, line := range protocols {
+		for _, p := range strings.Split(line, ",") {
+			if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, websocketBearerPrefix) {
+				kept = append(kept, p)
+			}
+		}
+	}
+	h.Del("Sec-WebSocket-Protocol")
+	if len(kept) > 0 {
+		h.Set("Sec-WebSocket-Protocol", strings.Join(kept, ", "))
+	}
+}
+
+// setImpersonation makes the API server treat the request as u, with the client's address as an
+// extra.
+func setImpersonation(h http.Header, u user.Info, clientIP string) {
+	h.Set("Impersonate-User", u.GetName())
+	for _, g := range u.GetGroups() {
+		h.Add("Impersonate-Group", g)
+	}
+	if uid := u.GetUID(); uid != "" {
+		h.Set("Impersonate-Uid", uid)
+	}
+	for key, values := range u.GetExtra() {
+		if strings.EqualFold(key, ClientIPExtra) {
+			continue // only the proxy says where a request came from
+		}
+		for _, v := range values {
+			h.Add("Impersonate-Extra-"+extraKeyEscape(key), v)
+		}
+	}
+	h.Add("Impersonate-Extra-"+extraKeyEscape(ClientIPExtra), clientIP)
+}
+
+// extraKeyEscape lower-cases an extra key and percent-encodes the bytes a header name cannot
+// hold, and '%' itself, which is how kube-apiserver decodes Impersonate-Extra-* names.
+func extraKeyEscape(key string) string {
+	key = strings.ToLower(key)
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c == '%' || !isTokenByte(c) {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// isTokenByte reports whether c may appear in an HTTP header name (RFC 7230 tchar).
+func isTokenByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&'*+-.^_`|~", c) >= 0
+}

@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/component-base/metrics/legacyregistry"
+)
+
+// Metrics are the proxy's Prometheus metrics.
+type Metrics struct {
+	registry         *prometheus.Registry
+	requests         *prometheus.CounterVec
+	authnFailures    *prometheus.CounterVec
+	upstreamDuration *prometheus.HistogramVec
+	tokenCache       *prometheus.CounterVec
+	longRunning      prometheus.Gauge
+}
+
+// NewMetrics creates the metrics in a registry of their own.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aksoidc_proxy_requests_total", Help: "Requests handled, by verb and HTTP status code.",
+		}, []string{"verb", "code"}),
+		authnFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aksoidc_proxy_authentication_failures_total", Help: "Requests refused authentication, by reason.",
+		}, []string{"reason"}),
+		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "aksoidc_proxy_upstream_duration_seconds",
+			Help:    "Time until the API server's response headers arrived, by verb.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"verb"}),
+		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aksoidc_proxy_token_cache_requests_total", Help: "Accepted OIDC tokens, by whether the token cache answered (hit) or the token was verified (miss).",
+		}, []string{"result"}),
+		longRunning: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aksoidc_proxy_long_running_requests_in_flight", Help: "Watches, logs -f, exec, attach and port-forward sessions open now.",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// TokenCache counts an accepted token; pass it as authn.Options.OnCache.
+func (m *Metrics) TokenCache(hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.tokenCache.WithLabelValues(result).Inc()
+}
+
+// Handler serves the metrics, together with those k8s.io/apiserver's oidc authenticator registers.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(prometheus.Gatherers{m.registry, legacyregistry.DefaultGatherer}, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) observeRequest(verb string, code int) {
+	m.requests.WithLabelValues(verb, strconv.Itoa(code)).Inc()
+}
