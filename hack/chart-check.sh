@@ -135,5 +135,7 @@ check_rejects "oidc.clientID is required" --set oidc.issuerURL=https://issuer.ex
 check_rejects "/ingress/host': minLength" --set ingress.enabled=true --set service.type=ClusterIP
 check_rejects "ingress.enabled needs service.type ClusterIP" --set ingress.enabled=true --set ingress.host=a.example.com
 check_rejects "tls.certManager.issuerRef.name is required" --set tls.certManager.enabled=true
+check_rejects "tls.certManager: the certificate names nothing" \
+	--set tls.certManager.enabled=true --set tls.certManager.issuerRef.name=ca
 
 echo "chart-check: ok"
