@@ -20,7 +20,7 @@ PKGS ?= ./...
 TESTFLAGS ?=
 export PKGS TESTFLAGS
 
-.PHONY: tools build test vet lint chart-check bench demo
+.PHONY: tools build test vet lint chart-check release-check bench demo
 # Prerequisites run in the order written; go test parallelises by itself.
 .NOTPARALLEL:
 
@@ -37,6 +37,12 @@ lint:
 	hack/tools/build.sh golangci-lint
 	$(GOLANGCI_LINT) run --config .golangci.yml ./...
 
+# The release: goreleaser check, a snapshot release into dist/ (every archive,
+# checksums, the krew manifest; no image), the manifest validated and installed
+# with krew into a temporary KREW_ROOT, and the stamped `version` outputs.
+release-check:
+	hack/release-check.sh
+
 # The Helm chart: helm lint, helm template of every values file validated by
 # kubeconform against offline schemas, wrong values refused. test/chart applies
 # the renderings to the real API server.
@@ -47,7 +53,7 @@ chart-check:
 # session. Its keyrings go to a fresh XDG_DATA_HOME (and its control socket to
 # a fresh XDG_RUNTIME_DIR) while HOME stays real, so GOCACHE, GOMODCACHE and
 # the tool cache are found.
-test: tools vet lint chart-check
+test: tools vet lint chart-check release-check
 	keyring=$$(mktemp -d) && trap 'rm -rf "$$keyring"' EXIT && \
 	mkdir -m 0700 "$$keyring/data" "$$keyring/run" && \
 	XDG_DATA_HOME="$$keyring/data" XDG_RUNTIME_DIR="$$keyring/run" \
