@@ -14,6 +14,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/tooldir"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -66,8 +67,9 @@ func TestSetupWithServer(t *testing.T) {
 	}
 	loginFlags := []string{"--grant-type", "device-code", "--certificate-authority", p.CAFile,
 		"--token-cache-storage", "file", "--token-cache-dir", filepath.Join(dir, "cache")}
+	kubectl := filepath.Join(tooldir.ControlPlaneDir(t), "kubectl")
 	got := runCLI(t, nil, append([]string{"setup", "--server", srv.URL, "--trust-fingerprint", fingerprint,
-		"--kubeconfig", kubeconfig, "--name", "dev"}, loginFlags...)...)
+		"--kubeconfig", kubeconfig, "--name", "dev", "--kubectl", kubectl}, loginFlags...)...)
 	wantOut := fmt.Sprintf("The proxy at %s signs users in at %s (client kubectl).\n"+
 		"Logged in at %s as alice (email \"alice@example.com\", groups [devs]).\n"+
 		"Through the proxy, the cluster sees you as user \"oidc:alice\", groups [oidc:devs system:authenticated], client IP 127.0.0.1.\n"+
@@ -105,7 +107,7 @@ func checkKubeconfig(t *testing.T, cfg *clientcmdapi.Config, server string) {
 		exec.InteractiveMode != clientcmdapi.IfAvailableExecInteractiveMode || !filepath.IsAbs(exec.Command) {
 		t.Fatalf("user dev exec = %+v", exec)
 	}
-	for _, forbidden := range []string{"--server", "--kubeconfig", "--trust-fingerprint", "--name"} {
+	for _, forbidden := range []string{"--server", "--kubeconfig", "--trust-fingerprint", "--name", "--kubectl"} {
 		for _, a := range exec.Args {
 			if strings.HasPrefix(a, forbidden+"=") {
 				t.Errorf("setup's own flag %s leaked into the exec args %q", forbidden, exec.Args)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
@@ -36,8 +37,12 @@ func newClient(ctx context.Context, cfg Config) (*client, error) {
 	}
 	ctx = withHTTPClient(ctx, hc)
 	p, err := oidc.NewProvider(ctx, cfg.IssuerURL)
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err // its URL repeats the issuer's
+	}
 	if err != nil {
-		return nil, fmt.Errorf("discover issuer %s: %w", cfg.IssuerURL, err)
+		return nil, fmt.Errorf("--issuer-url %s: discovery failed: %w", cfg.IssuerURL, err)
 	}
 	return &client{
 		cfg: cfg,

@@ -79,6 +79,11 @@ func renew(ctx context.Context, cfg Config, deps Deps, id string) (tokencache.En
 		cfg.Log.Printf(1, "another process renewed the token")
 		return e, nil
 	}
+	if e.RefreshToken == "" && !cfg.Interactive && cfg.GrantType != AuthCode {
+		// Say so before any network call: without a terminal this login
+		// cannot happen, whatever the issuer answers.
+		return tokencache.Entry{}, fmt.Errorf("%s login: %w", cfg.GrantType, ErrNotInteractive)
+	}
 	c, err := newClient(ctx, cfg)
 	if err != nil {
 		return tokencache.Entry{}, err
@@ -116,7 +121,8 @@ func loginOnce(ctx context.Context, cfg Config, deps Deps, c *client, id string)
 	fresh, err := c.login(ctx)
 	if err != nil {
 		err = timeoutOr(ctx, cfg.LoginTimeout, err)
-		if deps.Failures != nil {
+		// A login refused for want of a terminal was never tried.
+		if deps.Failures != nil && !errors.Is(err, ErrNotInteractive) {
 			_ = deps.Failures.Record(id, cfg.now(), err.Error())
 		}
 		return tokencache.Entry{}, err

@@ -60,7 +60,7 @@ func TestRefusedLogins(t *testing.T) {
 		{
 			name:   "unreachable issuer",
 			setup:  func(f *fixture) { f.cfg.IssuerURL = "https://" + freePort(t) },
-			want:   "discover issuer https://127.0.0.1:",
+			want:   "--issuer-url https://127.0.0.1:",
 			prefix: true,
 		},
 	}

@@ -1,17 +1,22 @@
 package setup
 
 import (
+	"context"
 	"fmt"
-
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"os"
+	"os/exec"
+	"strings"
 )
 
 // Kubeconfig is what setup writes: a user whose token comes from
 // kubectl-aksoidc and, when Server is set, a cluster and a context for it.
 type Kubeconfig struct {
-	// Path is the file to write; empty means $KUBECONFIG or ~/.kube/config,
-	// as kubectl itself resolves it.
+	// Kubectl runs `kubectl config`, whose client-go clientcmd merges the
+	// entries into the file and honours $KUBECONFIG exactly as kubectl does.
+	// Linking clientcmd into the plugin would instead cost every get-token
+	// call a millisecond of package initialisation.
+	Kubectl string
+	// Path is the file to write; empty means $KUBECONFIG or ~/.kube/config.
 	Path string
 	// Name names the cluster, the user and the context.
 	Name    string
@@ -21,35 +26,54 @@ type Kubeconfig struct {
 	Args    []string
 }
 
-// Write merges the entries into the kubeconfig with client-go's clientcmd:
-// entries of other names stay as they are, entries of this name are replaced.
-func Write(k Kubeconfig) (string, error) {
-	po := clientcmd.NewDefaultPathOptions()
-	po.LoadingRules.ExplicitPath = k.Path
-	cfg, err := po.GetStartingConfig()
+// Write replaces the entries of k.Name and leaves every other entry and the
+// current context as they are.
+func Write(ctx context.Context, k Kubeconfig) error {
+	// A stale token or client certificate of a user of this name must not
+	// survive next to the exec entry.
+	_ = k.kubectl(ctx, "delete-user", k.Name)
+	user := []string{"set-credentials", k.Name, "--exec-command=" + k.Command,
+		"--exec-api-version=client.authentication.k8s.io/v1", "--exec-interactive-mode=IfAvailable",
+		"--exec-provide-cluster-info=true"}
+	for _, a := range k.Args {
+		user = append(user, "--exec-arg="+a)
+	}
+	if err := k.kubectl(ctx, user...); err != nil {
+		return err
+	}
+	if k.Server == "" {
+		return nil
+	}
+	cluster := []string{"set-cluster", k.Name, "--server=" + k.Server}
+	if len(k.CAData) > 0 {
+		ca, err := os.CreateTemp("", "aksoidc-ca-*.pem")
+		if err != nil {
+			return fmt.Errorf("write the proxy's CA for kubectl: %w", err)
+		}
+		defer func() { _ = os.Remove(ca.Name()) }()
+		if _, err := ca.Write(k.CAData); err != nil {
+			return fmt.Errorf("write the proxy's CA for kubectl: %w", err)
+		}
+		if err := ca.Close(); err != nil {
+			return fmt.Errorf("write the proxy's CA for kubectl: %w", err)
+		}
+		cluster = append(cluster, "--certificate-authority="+ca.Name(), "--embed-certs=true")
+	}
+	if err := k.kubectl(ctx, cluster...); err != nil {
+		return err
+	}
+	return k.kubectl(ctx, "set-context", k.Name, "--cluster="+k.Name, "--user="+k.Name)
+}
+
+func (k Kubeconfig) kubectl(ctx context.Context, args ...string) error {
+	full := []string{"config"}
+	if k.Path != "" {
+		full = append(full, "--kubeconfig="+k.Path)
+	}
+	full = append(full, args...)
+	out, err := exec.CommandContext(ctx, k.Kubectl, full...).CombinedOutput() //nolint:gosec // the user's kubectl
 	if err != nil {
-		return "", fmt.Errorf("read kubeconfig: %w", err)
+		return fmt.Errorf("kubectl config %s: %w: %s", args[0], err, strings.TrimSpace(string(out)))
 	}
-	user := clientcmdapi.NewAuthInfo()
-	user.Exec = &clientcmdapi.ExecConfig{
-		APIVersion:         "client.authentication.k8s.io/v1",
-		Command:            k.Command,
-		Args:               k.Args,
-		InteractiveMode:    clientcmdapi.IfAvailableExecInteractiveMode,
-		ProvideClusterInfo: true,
-	}
-	cfg.AuthInfos[k.Name] = user
-	if k.Server != "" {
-		cluster := clientcmdapi.NewCluster()
-		cluster.Server = k.Server
-		cluster.CertificateAuthorityData = k.CAData
-		cfg.Clusters[k.Name] = cluster
-		ctx := clientcmdapi.NewContext()
-		ctx.Cluster, ctx.AuthInfo = k.Name, k.Name
-		cfg.Contexts[k.Name] = ctx
-	}
-	if err := clientcmd.ModifyConfig(po, *cfg, false); err != nil {
-		return "", fmt.Errorf("write kubeconfig: %w", err)
-	}
-	return po.GetDefaultFilename(), nil
+	return nil
 }

@@ -32,8 +32,8 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "unreachable issuer",
 			args: []string{"get-token", "--issuer-url", closed, "--client-id", dex.ClientID},
-			wantStderr: "kubectl-aksoidc: discover issuer " + closed + ": Get \"" + closed +
-				"/.well-known/openid-configuration\": dial tcp " + closed[len("http://"):] + ": connect: connection refused\n",
+			wantStderr: "kubectl-aksoidc: --issuer-url " + closed + ": discovery failed: dial tcp " +
+				closed[len("http://"):] + ": connect: connection refused\n",
 		},
 		{
 			name:       "plain http to a host that is not loopback",
