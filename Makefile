@@ -28,7 +28,7 @@ tools:
 	hack/tools/build.sh $(TOOLS)
 
 build:
-	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/...
+	go build -trimpath -ldflags "-X github.com/aksoidc/aksoidc/internal/version.Version=$(VERSION)" -o bin/ ./cmd/...
 
 vet:
 	go vet ./...
@@ -50,14 +50,9 @@ chart-check:
 	hack/chart-check.sh
 
 # The tests talk to a real Secret Service: gnome-keyring under a private D-Bus
-# session. Its keyrings go to a fresh XDG_DATA_HOME (and its control socket to
-# a fresh XDG_RUNTIME_DIR) while HOME stays real, so GOCACHE, GOMODCACHE and
-# the tool cache are found.
+# session (hack/with-keyring.sh).
 test: tools vet lint chart-check release-check
-	keyring=$$(mktemp -d) && trap 'rm -rf "$$keyring"' EXIT && \
-	mkdir -m 0700 "$$keyring/data" "$$keyring/run" && \
-	XDG_DATA_HOME="$$keyring/data" XDG_RUNTIME_DIR="$$keyring/run" \
-	dbus-run-session -- bash -c 'printf %s pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && go test -race -count=1 $$TESTFLAGS $$PKGS'
+	hack/with-keyring.sh go test -race -count=1 $(TESTFLAGS) $(PKGS)
 
 # Benchmarks print figures; none of them is a pass/fail test.
 bench:
