@@ -34,7 +34,7 @@ type recordingUpstream struct {
 func newRecordingUpstream(t *testing.T, handler http.HandlerFunc) *recordingUpstream {
 	t.Helper()
 	u := &recordingUpstream{handler: handler}
-	u.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
 		u.headers = append(u.headers, r.Header.Clone())
 		u.mu.Unlock()
@@ -44,6 +44,8 @@ func newRecordingUpstream(t *testing.T, handler http.HandlerFunc) *recordingUpst
 		}
 		_, _ = io.WriteString(w, `{"kind":"PodList","apiVersion":"v1","items":[]}`)
 	}))
+	u.EnableHTTP2 = true // as the API server: the proxy must still upgrade over HTTP/1.1
+	u.StartTLS()
 	t.Cleanup(u.Close)
 	return u
 }
@@ -61,6 +63,7 @@ func (u *recordingUpstream) restConfig() *rest.Config {
 
 type testProxy struct {
 	URL    string
+	CAPEM  []byte
 	Client *http.Client
 	Issuer *oidctest.Issuer
 	Logs   *syncBuffer
@@ -101,7 +104,8 @@ func newTestProxy(t *testing.T, up *recordingUpstream, o proxyOptions) *testProx
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return &testProxy{URL: srv.URL, Client: srv.Client(), Issuer: iss, Logs: logs, stop: stop}
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return &testProxy{URL: srv.URL, CAPEM: caPEM, Client: srv.Client(), Issuer: iss, Logs: logs, stop: stop}
 }
 
 func (p *testProxy) token(t *testing.T, sub string, groups ...string) string {

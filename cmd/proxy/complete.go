@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
+)
+
+// completed is what validated options turn into.
+type completed struct {
+	source     authn.Source
+	configData []byte
+	upstream   *rest.Config
+	secureAddr string
+	probeAddr  string
+}
+
+func (o *options) complete() (*completed, error) {
+	c := &completed{
+		secureAddr: net.JoinHostPort(o.bindAddress, strconv.Itoa(o.securePort)),
+		probeAddr:  net.JoinHostPort(o.bindAddress, strconv.Itoa(o.probePort)),
+	}
+	var err error
+	if o.authenticationConfig != "" {
+		c.source, c.configData, err = authn.LoadFile(o.authenticationConfig)
+	} else {
+		c.source, err = authn.FromFlags(o.oidcFlags())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.upstream, err = o.upstreamConfig(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (o *options) oidcFlags() authn.OIDCFlags {
+	required := map[string]string{}
+	for _, kv := range o.oidcRequiredClaims {
+		k, v, _ := strings.Cut(kv, "=")
+		required[k] = v
+	}
+	return authn.OIDCFlags{
+		IssuerURL: o.oidcIssuerURL, ClientID: o.oidcClientID, CAFile: o.oidcCAFile,
+		UsernameClaim: o.oidcUsernameClaim, UsernamePrefix: o.oidcUsernamePrefix,
+		GroupsClaim: o.oidcGroupsClaim, GroupsPrefix: o.oidcGroupsPrefix,
+		RequiredClaims: required, SigningAlgs: o.oidcSigningAlgs,
+	}
+}
+
+// upstreamConfig is the proxy's own identity at the API server: in-cluster (whose mounted token
+// client-go re-reads when it rotates) unless --kubeconfig says otherwise.
+func (o *options) upstreamConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if o.kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig: %w", err)
+		}
+	} else if cfg, err = rest.InClusterConfig(); err != nil {
+		return nil, fmt.Errorf("in-cluster config (use --kubeconfig outside a cluster): %w", err)
+	}
+	cfg.QPS, cfg.Burst = o.upstreamQPS, o.upstreamBurst
+	cfg.UserAgent = "aksoidc-proxy"
+	return cfg, nil
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy"
+	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
+)
+
+// run is the whole program: it returns 2 for bad flags, 1 when the proxy could not run.
+func run(ctx context.Context, args []string, version string) int {
+	return runWith(ctx, args, version, os.Stdout, os.Stderr)
+}
+
+func runWith(ctx context.Context, args []string, version string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet(args[0], pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	o.addFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if o.showVersion {
+		_, _ = fmt.Fprintln(stdout, version)
+		return 0
+	}
+	if err := o.validate(); err != nil {
+		_, _ = fmt.Fprintf(stderr, "error: %v\n", err)
+		return 2
+	}
+	log := newLogger(stderr, o.logLevel)
+	c, err := o.complete()
+	if err == nil {
+		err = serve(ctx, &o, c, log)
+	}
+	if err != nil {
+		log.Error("aksoidc-proxy stopped", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	klog.SetSlogLogger(log) // k8s.io libraries log through klog; keep one JSON stream
+	return log
+}
+
+func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) error {
+	// The authenticators outlive ctx: requests still running after SIGTERM must authenticate.
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	metrics := proxy.NewMetrics()
+	opts := authn.Options{
+		Source: c.source, ConfigFile: o.authenticationConfig, ConfigData: c.configData,
+		ReloadInterval: o.authConfigReload, AllowSystemIdentities: o.allowSystemIdentities,
+		Logger: log, OnCache: metrics.TokenCache,
+	}
+	if o.tokenPassthrough {
+		client, err := kubernetes.NewForConfig(c.upstream)
+		if err != nil {
+			return fmt.Errorf("upstream client: %w", err)
+		}
+		opts.Passthrough = authn.NewTokenReview(client.AuthenticationV1().TokenReviews())
+	}
+	a, err := authn.New(life, opts)
+	if err != nil {
+		return err
+	}
+	go a.Run(life)
+	trusted, _ := parsePrefixes(o.trustedProxyCIDRs) // validated
+	handler, err := proxy.NewHandler(proxy.Config{
+		Authenticator: a, Upstream: c.upstream, RequestTimeout: o.requestTimeout,
+		TrustedProxies: trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(),
+	})
+	if err != nil {
+		return err
+	}
+	upstreamReady, err := proxy.UpstreamReady(c.upstream)
+	if err != nil {
+		return err
+	}
+	return listenAndServe(ctx, o, c, proxy.ServerConfig{
+		Handler: handler, CertFile: o.tlsCertFile, KeyFile: o.tlsKeyFile, ShutdownGrace: o.shutdownGrace,
+		Ready: func(ctx context.Context) error {
+			if err := a.Ready(ctx); err != nil {
+				return err
+			}
+			return upstreamReady(ctx)
+		},
+		Metrics: metrics, Logger: log,
+	})
+}
+
+func listenAndServe(ctx context.Context, o *options, c *completed, cfg proxy.ServerConfig) error {
+	var lc net.ListenConfig
+	secure, err := lc.Listen(ctx, "tcp", c.secureAddr)
+	if err != nil {
+		return fmt.Errorf("--secure-port: %w", err)
+	}
+	defer func() { _ = secure.Close() }()
+	probe, err := lc.Listen(ctx, "tcp", c.probeAddr)
+	if err != nil {
+		return fmt.Errorf("--probe-port: %w", err)
+	}
+	defer func() { _ = probe.Close() }()
+	cfg.Secure, cfg.Probe = secure, probe
+	return proxy.Serve(ctx, cfg)
+}

@@ -1,0 +1,106 @@
+// Package kubetest runs a real kube-apiserver and etcd (the pinned binaries, through
+// controller-runtime's envtest, never downloaded) on 127.0.0.1 for tests, with a client-cert
+// identity for aksoidc-proxy that may impersonate users and review tokens.
+package kubetest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/aksoidc/aksoidc/test/tooldir"
+)
+
+// ProxyUser is the name of the proxy's own client-certificate identity.
+const ProxyUser = "aksoidc-proxy"
+
+// Cluster is a running control plane.
+type Cluster struct {
+	// Admin is a cluster-admin connection.
+	Admin       *rest.Config
+	AdminClient kubernetes.Interface
+	// Proxy is the proxy's identity: it may impersonate and create TokenReviews, nothing else.
+	Proxy *rest.Config
+	// ProxyKubeconfig is a kubeconfig file for Proxy.
+	ProxyKubeconfig string
+	// KubectlPath is the pinned kubectl next to the control plane.
+	KubectlPath string
+}
+
+// Start runs a control plane for the test and stops it with t.Cleanup. It skips the test when
+// the binaries are absent locally and fails it when CI=true.
+func Start(t testing.TB) *Cluster {
+	t.Helper()
+	dir := tooldir.ControlPlaneDir(t)
+	env := &envtest.Environment{BinaryAssetsDirectory: dir}
+	api := env.ControlPlane.GetAPIServer()
+	// Only loopback: advertise 127.0.0.1, which needs the endpoint reconciler off.
+	api.Configure().Set("advertise-address", "127.0.0.1")
+	api.Configure().Set("endpoint-reconciler-type", "none")
+	admin, err := env.Start()
+	if err != nil {
+		t.Fatalf("start kube-apiserver and etcd from %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stop control plane: %v", err)
+		}
+	})
+	c := &Cluster{Admin: admin, KubectlPath: filepath.Join(dir, "kubectl")}
+	if c.AdminClient, err = kubernetes.NewForConfig(admin); err != nil {
+		t.Fatal(err)
+	}
+	proxyUser, err := env.AddUser(envtest.User{Name: ProxyUser}, nil)
+	if err != nil {
+		t.Fatalf("add proxy user: %v", err)
+	}
+	c.Proxy = proxyUser.Config()
+	kubeconfig, err := proxyUser.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ProxyKubeconfig = filepath.Join(t.TempDir(), "proxy.kubeconfig")
+	if err := os.WriteFile(c.ProxyKubeconfig, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	role, binding := proxyRole()
+	c.Apply(t, role, binding)
+	return c
+}
+
+// proxyRole lets the proxy impersonate anyone (the classic verbs kube-apiserver v1.37 still
+// honours) and review tokens for --token-passthrough.
+func proxyRole() (*rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding) {
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: ProxyUser},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"users", "groups"}, Verbs: []string{"impersonate"}},
+			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"uids", "userextras/*"}, Verbs: []string{"impersonate"}},
+			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+		},
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: ProxyUser},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: ProxyUser},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: ProxyUser}},
+	}
+	return role, binding
+}
+
+// Apply creates a cluster role and its binding.
+func (c *Cluster) Apply(t testing.TB, role *rbacv1.ClusterRole, binding *rbacv1.ClusterRoleBinding) {
+	t.Helper()
+	rbac := c.AdminClient.RbacV1()
+	if _, err := rbac.ClusterRoles().Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create ClusterRole %s: %v", role.Name, err)
+	}
+	if _, err := rbac.ClusterRoleBindings().Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create ClusterRoleBinding %s: %v", binding.Name, err)
+	}
+}
