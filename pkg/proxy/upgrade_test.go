@@ -119,7 +119,9 @@ func TestExecThroughTheProxy(t *testing.T) {
 		protocol string // the upgrade the upstream saw
 	}{
 		{"WebSocket", websocket, "websocket"},
-		{"SPDY", func() (remotecommand.Executor, error) { return remotecommand.NewSPDYExecutor(cfg, http.MethodPost, execURL) }, "SPDY/3.1"},
+		{"SPDY", func() (remotecommand.Executor, error) {
+			return remotecommand.NewSPDYExecutor(cfg, http.MethodPost, execURL)
+		}, "SPDY/3.1"},
 		{"WebSocket with SPDY fallback", func() (remotecommand.Executor, error) {
 			ws, err := websocket()
 			if err != nil {

@@ -74,14 +74,18 @@ func Start(t testing.TB) *Cluster {
 	return c
 }
 
+// ClientIPExtra is the user-extra key the proxy adds to every impersonated request.
+const ClientIPExtra = "aksoidc.io/client-ip"
+
 // proxyRole lets the proxy impersonate anyone (the classic verbs kube-apiserver v1.37 still
-// honours) and review tokens for --token-passthrough.
+// honours) and review tokens for --token-passthrough. RBAC matches userextras/<key> exactly
+// ("userextras/*" matches nothing), so each extra key is listed.
 func proxyRole() (*rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding) {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: ProxyUser},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"users", "groups"}, Verbs: []string{"impersonate"}},
-			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"uids", "userextras/*"}, Verbs: []string{"impersonate"}},
+			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"uids", "userextras/" + ClientIPExtra}, Verbs: []string{"impersonate"}},
 			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
 		},
 	}

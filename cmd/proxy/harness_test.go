@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/aksoidc/aksoidc/test/kubetest"
+	"github.com/aksoidc/aksoidc/test/oidctest"
+)
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runningProxy is run() in this process, on loopback ports it chose itself.
+type runningProxy struct {
+	URL      string
+	ProbeURL string
+	CA       *testCA
+	Logs     *syncBuffer
+	Stop     context.CancelFunc
+	Exit     chan int
+}
+
+// startProxy runs the proxy with the given flags plus serving, kubeconfig and port flags, and
+// waits until /readyz says ready.
+func startProxy(t *testing.T, cluster *kubetest.Cluster, args ...string) *runningProxy {
+	t.Helper()
+	ca := newTestCA(t)
+	ca.issue(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &runningProxy{CA: ca, Logs: &syncBuffer{}, Stop: cancel, Exit: make(chan int, 1)}
+	all := append([]string{"aksoidc-proxy",
+		"--kubeconfig=" + cluster.ProxyKubeconfig, "--tls-cert-file=" + ca.Cert, "--tls-private-key-file=" + ca.Key,
+		"--bind-address=127.0.0.1", "--secure-port=0", "--probe-port=0", "--shutdown-grace=10s"}, args...)
+	go func() { p.Exit <- runWith(ctx, all, "test", io.Discard, p.Logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-p.Exit:
+		case <-time.After(20 * time.Second):
+			t.Errorf("proxy did not stop within 20s")
+		}
+	})
+	p.URL, p.ProbeURL = p.waitServing(t)
+	waitFor(t, 30*time.Second, func() bool { return p.probe(t, "/readyz") == http.StatusOK })
+	return p
+}
+
+func (p *runningProxy) waitServing(t *testing.T) (string, string) {
+	t.Helper()
+	var secure, probe string
+	waitFor(t, 30*time.Second, func() bool {
+		for line := range strings.Lines(p.Logs.String()) {
+			var m struct{ Msg, Secure, Probe string }
+			if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "serving" {
+				secure, probe = m.Secure, m.Probe
+				return true
+			}
+		}
+		select {
+		case code := <-p.Exit:
+			p.Exit <- code
+			t.Fatalf("proxy exited with %d:\n%s", code, p.Logs.String())
+		default:
+		}
+		return false
+	})
+	return "https://" + secure, "http://" + probe
+}
+
+func (p *runningProxy) probe(t *testing.T, path string) int {
+	resp, err := http.Get(p.ProbeURL + path)
+	if err != nil {
+		return 0
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// metric returns the value of one series of the proxy's /metrics, 0 when absent.
+func (p *runningProxy) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(p.ProbeURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(body)) {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			_, _ = fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return 0
+}
+
+func (p *runningProxy) config(token string) *rest.Config {
+	return &rest.Config{Host: p.URL, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: p.CA.PEM}}
+}
+
+func (p *runningProxy) client(t *testing.T, token string) kubernetes.Interface {
+	t.Helper()
+	c, err := kubernetes.NewForConfig(p.config(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// aliceToken is a token of alice in group devs from iss, with the tenant claim the proxies require.
+func aliceToken(t *testing.T, iss *oidctest.Issuer, mutate func(map[string]any)) string {
+	t.Helper()
+	c := iss.Claims("alice", "kubernetes", time.Hour)
+	c["groups"], c["tenant"] = []string{"devs"}, "t1"
+	if mutate != nil {
+		mutate(c)
+	}
+	return iss.Sign(t, c)
+}
