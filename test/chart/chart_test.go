@@ -6,6 +6,10 @@
 // own RBAC authorizer; `helm install --dry-run=server` must print the
 // `kubectl aksoidc setup` command users run.
 //
+// TestChartRunsTheProxy goes further: it runs the proxy binary with the
+// rendered flags, files and ServiceAccount, so the chart and the proxy cannot
+// drift apart (a flag renamed, a permission missing).
+//
 // The cert-manager Certificate and prometheus-operator ServiceMonitor CRDs
 // (copied unchanged into testdata/crds) are installed first, so those
 // objects are checked too.

@@ -27,6 +27,7 @@ var (
 	impersonateScopes   = access{"impersonate", "authentication.k8s.io", "userextras", "scopes"}
 	impersonateCredID   = access{"impersonate", "authentication.k8s.io", "userextras", "authentication.kubernetes.io/credential-id"}
 	impersonateTenant   = access{"impersonate", "authentication.k8s.io", "userextras", "example.com/tenant"}
+	impersonateWebhook  = access{"impersonate", "authentication.k8s.io", "userextras", "example.com/added-by-a-webhook"}
 	createTokenReviews  = access{"create", "authentication.k8s.io", "tokenreviews", ""}
 	getSecrets          = access{"get", "", "secrets", ""}
 )
@@ -43,21 +44,27 @@ func testRBAC(t *testing.T, c *cluster) {
 	}{
 		{
 			name:    "defaults",
+			allowed: []access{impersonateUsers, impersonateGroups, impersonateUIDs, impersonateClientIP, impersonateCredID},
+			denied:  []access{impersonateSA, impersonateScopes, createTokenReviews, getSecrets},
+		},
+		{
+			name:    "without credential-id",
+			args:    []string{"--set", "rbac.credentialIDExtra=false"},
 			allowed: []access{impersonateUsers, impersonateGroups, impersonateUIDs, impersonateClientIP},
-			denied:  []access{impersonateSA, impersonateScopes, impersonateCredID, createTokenReviews, getSecrets},
+			denied:  []access{impersonateCredID, impersonateSA, impersonateScopes, createTokenReviews},
 		},
 		{
 			name:    "token passthrough",
 			args:    []string{"--set", "tokenPassthrough.enabled=true"},
 			allowed: []access{impersonateUsers, impersonateClientIP, createTokenReviews},
-			denied:  []access{impersonateSA, impersonateCredID, getSecrets},
+			denied:  []access{impersonateSA, impersonateScopes, getSecrets},
 		},
 		{
 			// authenticationConfig's claimMappings.extra key example.com/tenant
-			// and rbac.extraUserExtras' credential-id.
+			// and one from rbac.extraUserExtras.
 			name:    "maximal",
 			args:    []string{"-f", valuesFile(t, "maximal-values.yaml")},
-			allowed: []access{impersonateClientIP, impersonateTenant, impersonateCredID, createTokenReviews},
+			allowed: []access{impersonateClientIP, impersonateTenant, impersonateWebhook, impersonateCredID, createTokenReviews},
 			denied:  []access{impersonateSA, impersonateScopes, getSecrets},
 		},
 	}

@@ -65,6 +65,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* User-extra keys the ClusterRole lets the proxy impersonate. */}}
 {{- define "aksoidc-proxy.userExtras" -}}
 {{- $keys := list "aksoidc.io/client-ip" }}
+{{- if .Values.rbac.credentialIDExtra }}
+{{- $keys = append $keys "authentication.kubernetes.io/credential-id" }}
+{{- end }}
 {{- range .Values.rbac.extraUserExtras }}
 {{- $keys = append $keys . }}
 {{- end }}
