@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/aksoidc/aksoidc/test/kubetest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 )
 
@@ -47,14 +46,14 @@ type runningProxy struct {
 
 // startProxy runs the proxy with the given flags plus serving, kubeconfig and port flags, and
 // waits until /readyz says ready.
-func startProxy(t *testing.T, cluster *kubetest.Cluster, args ...string) *runningProxy {
+func startProxy(t *testing.T, kubeconfig string, args ...string) *runningProxy {
 	t.Helper()
 	ca := newTestCA(t)
 	ca.issue(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &runningProxy{CA: ca, Logs: &syncBuffer{}, Stop: cancel, Exit: make(chan int, 1)}
 	all := append([]string{"aksoidc-proxy",
-		"--kubeconfig=" + cluster.ProxyKubeconfig, "--tls-cert-file=" + ca.Cert, "--tls-private-key-file=" + ca.Key,
+		"--kubeconfig=" + kubeconfig, "--readiness-check-interval=100ms", "--tls-cert-file=" + ca.Cert, "--tls-private-key-file=" + ca.Key,
 		"--bind-address=127.0.0.1", "--secure-port=0", "--probe-port=0", "--shutdown-grace=10s"}, args...)
 	go func() { p.Exit <- runWith(ctx, all, "test", io.Discard, p.Logs) }()
 	t.Cleanup(func() {
@@ -110,6 +109,9 @@ func (p *runningProxy) metric(t *testing.T, series string) float64 {
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s\n%s", resp.Status, body)
+	}
 	for line := range strings.Lines(string(body)) {
 		if rest, ok := strings.CutPrefix(line, series+" "); ok {
 			var v float64

@@ -73,7 +73,7 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 	cluster := kubetest.Start(t)
 	setupTeams(t, cluster)
 	iss := oidctest.New(t)
-	p := startProxy(t, cluster, append(oidcFlags(iss, "oidc:"), "--request-timeout=5s")...)
+	p := startProxy(t, cluster.ProxyKubeconfig, append(oidcFlags(iss, "oidc:"), "--request-timeout=5s")...)
 
 	t.Run("RBAC of the real API server decides for alice", func(t *testing.T) {
 		t.Parallel()
@@ -176,7 +176,7 @@ func status(t *testing.T, p *runningProxy, header http.Header) int {
 
 func testBadTokens(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, iss *oidctest.Issuer) {
 	other := oidctest.New(t)
-	unprefixed := startProxy(t, cluster, oidcFlags(iss, "")...)
+	unprefixed := startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "")...)
 	tests := []struct {
 		name  string
 		proxy *runningProxy
@@ -195,10 +195,18 @@ func testBadTokens(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, iss
 		{"malformed JWT", p, "eyJhbGciOiJSUzI1NiJ9.not-json.c2ln"},
 		{"empty bearer", p, ""},
 	}
+	for _, proxy := range []*runningProxy{p, unprefixed} { // so that the forwarded count exists
+		if code := status(t, proxy, http.Header{"Authorization": {"Bearer " + aliceToken(t, iss, nil)}}); code == http.StatusUnauthorized {
+			t.Fatalf("a good token got %d", code)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const forwarded = `aksoidc_proxy_upstream_duration_seconds_count{verb="list"}`
 			before := tt.proxy.metric(t, forwarded)
+			if before == 0 {
+				t.Fatalf("%s is missing from /metrics", forwarded)
+			}
 			code := status(t, tt.proxy, http.Header{"Authorization": {"Bearer " + tt.token}})
 			after := tt.proxy.metric(t, forwarded)
 			if code != http.StatusUnauthorized || after != before {
@@ -222,6 +230,9 @@ func testClientImpersonation(t *testing.T, p *runningProxy, iss *oidctest.Issuer
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const forwarded = `aksoidc_proxy_upstream_duration_seconds_count{verb="list"}`
+			if code := status(t, p, http.Header{"Authorization": {bearer}}); code != http.StatusOK {
+				t.Fatalf("without impersonation: %d", code)
+			}
 			before := p.metric(t, forwarded)
 			h := tt.header.Clone()
 			h["Authorization"] = []string{bearer}
@@ -243,7 +254,7 @@ func testPassthrough(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, i
 	if err != nil {
 		t.Fatal(err)
 	}
-	passthrough := startProxy(t, cluster, append(oidcFlags(iss, "oidc:"), "--token-passthrough", "--upstream-qps=5", "--upstream-burst=5")...)
+	passthrough := startProxy(t, cluster.ProxyKubeconfig, append(oidcFlags(iss, "oidc:"), "--token-passthrough", "--upstream-qps=5", "--upstream-burst=5")...)
 	sa := passthrough.client(t, tr.Status.Token)
 	review, err := sa.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
@@ -359,7 +370,7 @@ func testAuthenticationConfig(t *testing.T, cluster *kubetest.Cluster) {
 		}
 	}
 	write(authConfig(iss1, iss2, `'"cel:" + claims.sub'`))
-	p := startProxy(t, cluster, "--authentication-config="+file, "--authentication-config-reload-interval=100ms")
+	p := startProxy(t, cluster.ProxyKubeconfig, "--authentication-config="+file, "--authentication-config-reload-interval=100ms")
 	alice, bob := aliceToken(t, iss1, nil), iss2.Sign(t, iss2.Claims("bob", "kubernetes", time.Hour))
 	check := func(step string, want []string) {
 		t.Helper()
@@ -387,7 +398,7 @@ func servingSerial(t *testing.T, p *runningProxy) int64 {
 }
 
 func testCertificateRotation(t *testing.T, cluster *kubetest.Cluster, iss *oidctest.Issuer) {
-	p := startProxy(t, cluster, oidcFlags(iss, "oidc:")...)
+	p := startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "oidc:")...)
 	first := servingSerial(t, p)
 	second := p.CA.issue(t)
 	waitFor(t, 90*time.Second, func() bool { return servingSerial(t, p) == second })
@@ -400,7 +411,7 @@ func testCertificateRotation(t *testing.T, cluster *kubetest.Cluster, iss *oidct
 }
 
 func testShutdown(t *testing.T, cluster *kubetest.Cluster, iss *oidctest.Issuer) {
-	p := startProxy(t, cluster, oidcFlags(iss, "oidc:")...)
+	p := startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "oidc:")...)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before-shutdown"}}
 	if _, err := cluster.AdminClient.CoreV1().ConfigMaps("team-a").Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ type options struct {
 	bindAddress             string
 	securePort, probePort   int
 	shutdownGrace           time.Duration
+	readinessInterval       time.Duration
 	logLevel                string
 	showVersion             bool
 
@@ -69,6 +70,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.securePort, "secure-port", 8443, "HTTPS port of the proxy")
 	fs.IntVar(&o.probePort, "probe-port", 8080, "plain HTTP port of /healthz, /readyz and /metrics")
 	fs.DurationVar(&o.shutdownGrace, "shutdown-grace", 30*time.Second, "how long running requests may take to finish after SIGTERM")
+	fs.DurationVar(&o.readinessInterval, "readiness-check-interval", 10*time.Second, "how often /readyz re-checks the issuers and the API server")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 }
@@ -122,7 +124,7 @@ func (o *options) validateNumbers() []error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--request-timeout", o.requestTimeout}, {"--shutdown-grace", o.shutdownGrace}, {"--authentication-config-reload-interval", o.authConfigReload}} {
+	}{{"--request-timeout", o.requestTimeout}, {"--shutdown-grace", o.shutdownGrace}, {"--readiness-check-interval", o.readinessInterval}, {"--authentication-config-reload-interval", o.authConfigReload}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", d.name, d.v))
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,7 +27,10 @@ func runWith(ctx context.Context, args []string, version string, stdout, stderr 
 	fs.SetOutput(stderr)
 	var o options
 	o.addFlags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args[1:]); errors.Is(err, pflag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		_, _ = fmt.Fprintf(stderr, "error: %v (see --help)\n", err)
 		return 2
 	}
 	if o.showVersion {
@@ -99,7 +103,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 			}
 			return upstreamReady(ctx)
 		},
-		Metrics: metrics, Logger: log,
+		ReadyInterval: o.readinessInterval, Metrics: metrics, Logger: log,
 	})
 }
 

@@ -41,8 +41,8 @@ func NewMetrics() *Metrics {
 			Name: "aksoidc_proxy_long_running_requests_in_flight", Help: "Watches, logs -f, exec, attach and port-forward sessions open now.",
 		}),
 	}
-	m.registry.MustRegister(m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	// Go and process metrics come with k8s.io's legacy registry, served alongside.
+	m.registry.MustRegister(m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning)
 	return m
 }
 
@@ -57,7 +57,9 @@ func (m *Metrics) TokenCache(hit bool) {
 
 // Handler serves the metrics, together with those k8s.io/apiserver's oidc authenticator registers.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(prometheus.Gatherers{m.registry, legacyregistry.DefaultGatherer}, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(prometheus.Gatherers{m.registry, legacyregistry.DefaultGatherer}, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError, // one bad collector must not hide the others
+	})
 }
 
 func (m *Metrics) observeRequest(verb string, code int) {

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/aksoidc/aksoidc/test/oidctest"
+)
+
+// fakeAPIServer answers /readyz as told and everything else with an empty list. Stopping a
+// real API server in the middle of a test would take the other tests' cluster with it.
+func fakeAPIServer(t *testing.T, healthy *atomic.Bool) string {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" && !healthy.Load() {
+			http.Error(w, "etcd failed", http.StatusServiceUnavailable)
+			return
+		}
+		if r.URL.Query().Get("watch") == "true" {
+			w.WriteHeader(http.StatusOK)
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done()
+			return
+		}
+		_, _ = io.WriteString(w, `{"kind":"PodList","apiVersion":"v1","items":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["fake"] = &clientcmdapi.Cluster{Server: srv.URL, CertificateAuthorityData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})}
+	cfg.AuthInfos["proxy"] = &clientcmdapi.AuthInfo{Token: "proxy-credential"}
+	cfg.Contexts["fake"] = &clientcmdapi.Context{Cluster: "fake", AuthInfo: "proxy"}
+	cfg.CurrentContext = "fake"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReadinessFollowsTheAPIServer(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	iss := oidctest.New(t)
+	p := startProxy(t, fakeAPIServer(t, &healthy), oidcFlags(iss, "oidc:")...)
+	var got []int
+	for _, up := range []bool{false, true, false} {
+		healthy.Store(up)
+		want := http.StatusServiceUnavailable
+		if up {
+			want = http.StatusOK
+		}
+		waitFor(t, 10*time.Second, func() bool { return p.probe(t, "/readyz") == want })
+		got = append(got, p.probe(t, "/readyz"), p.probe(t, "/healthz"))
+	}
+	want := []int{503, 200, 200, 200, 503, 200}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("readyz, healthz after down, up, down (-want +got):\n%s", diff)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	iss := oidctest.New(t)
+	p := startProxy(t, fakeAPIServer(t, &healthy), oidcFlags(iss, "oidc:")...)
+	alice := "Bearer " + aliceToken(t, iss, nil)
+	status(t, p, http.Header{"Authorization": {alice}})
+	status(t, p, http.Header{"Authorization": {alice}})
+	status(t, p, http.Header{"Authorization": {"Bearer not-a-jwt"}})
+	status(t, p, http.Header{})
+	status(t, p, http.Header{"Authorization": {alice}, "Impersonate-User": {"bob"}})
+
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+"/api/v1/pods?watch=true", nil)
+	req.Header.Set("Authorization", alice)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(t, p.CA.PEM)}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+
+	series := []string{
+		`aksoidc_proxy_requests_total{code="200",verb="list"}`,
+		`aksoidc_proxy_requests_total{code="401",verb="list"}`,
+		`aksoidc_proxy_requests_total{code="403",verb="list"}`,
+		`aksoidc_proxy_authentication_failures_total{reason="invalid_token"}`,
+		`aksoidc_proxy_authentication_failures_total{reason="no_token"}`,
+		`aksoidc_proxy_token_cache_requests_total{result="miss"}`,
+		`aksoidc_proxy_token_cache_requests_total{result="hit"}`,
+		`aksoidc_proxy_upstream_duration_seconds_count{verb="list"}`,
+		`aksoidc_proxy_long_running_requests_in_flight`,
+	}
+	got := map[string]float64{}
+	for _, s := range series {
+		got[s] = p.metric(t, s)
+	}
+	want := map[string]float64{series[0]: 2, series[1]: 2, series[2]: 1, series[3]: 1, series[4]: 1, series[5]: 1, series[6]: 2, series[7]: 2, series[8]: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+}
