@@ -50,6 +50,7 @@ func TestChartRunsTheProxy(t *testing.T) {
 	tooldir.Path(t, "helm", "helm") // skip (or fail in CI) before starting anything
 	c := startCluster(t)
 	bin := buildProxy(t)
+	t.Run("flags", func(t *testing.T) { testFlagsParse(t, bin) })
 	issuer := oidctest.New(t)
 	oidcFlags := map[string]any{
 		"issuerURL": issuer.URL, "clientID": "kubectl", "caBundle": string(issuer.CAPEM),
@@ -134,6 +135,24 @@ func TestChartRunsTheProxy(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want(ns), got); diff != "" {
 				t.Errorf("identity at the API server through the proxy (-want +got):\n%s\nproxy log:\n%s", diff, p.log())
+			}
+		})
+	}
+}
+
+// testFlagsParse gives the proxy the flags of every CI rendering (together
+// they set every flag the chart knows): each must exist and its value parse.
+// --version makes the proxy exit right after parsing.
+func testFlagsParse(t *testing.T, bin string) {
+	for _, f := range valuesFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			var dep appsv1.Deployment
+			fromUnstructured(t, find(t, render(t, "flags", "flags", "-f", f), "Deployment", ""), &dep)
+			args := append(dep.Spec.Template.Spec.Containers[0].Args, "--version")
+			out, err := exec.CommandContext(t.Context(), bin, args...).CombinedOutput()
+			if err != nil {
+				t.Errorf("aksoidc-proxy refused the chart's flags %q: %v\n%s", args, err, out)
 			}
 		})
 	}

@@ -113,6 +113,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $a = append $a "--tls-private-key-file=/etc/aksoidc/tls/tls.key" }}
 {{- if .Values.authenticationConfig }}
 {{- $a = append $a "--authentication-config=/etc/aksoidc/config/authentication-config.yaml" }}
+{{- with .Values.authenticationConfigReloadInterval }}
+{{- $a = append $a (printf "--authentication-config-reload-interval=%s" .) }}
+{{- end }}
+{{- end }}
+{{- with .Values.bindAddress }}
+{{- $a = append $a (printf "--bind-address=%s" .) }}
 {{- end }}
 {{- $o := .Values.oidc }}
 {{- range $flag, $v := dict "issuer-url" $o.issuerURL "client-id" $o.clientID "username-claim" $o.usernameClaim "username-prefix" $o.usernamePrefix "groups-claim" $o.groupsClaim "groups-prefix" $o.groupsPrefix }}
