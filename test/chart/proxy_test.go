@@ -200,6 +200,7 @@ func (c *cluster) runChartProxy(t *testing.T, bin, ns string, values map[string]
 	t.Helper()
 	secure, probe := freePort(t), freePort(t)
 	values["containerPorts"] = map[string]int{"https": secure, "probe": probe}
+	values["readinessCheckInterval"] = "500ms"
 	valuesFile := filepath.Join(t.TempDir(), "values.yaml")
 	data, err := yaml.Marshal(values)
 	if err != nil {

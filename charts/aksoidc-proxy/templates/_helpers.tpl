@@ -156,6 +156,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- with .Values.shutdownGrace }}
 {{- $a = append $a (printf "--shutdown-grace=%s" .) }}
 {{- end }}
+{{- with .Values.readinessCheckInterval }}
+{{- $a = append $a (printf "--readiness-check-interval=%s" .) }}
+{{- end }}
 {{- with .Values.logLevel }}
 {{- $a = append $a (printf "--log-level=%s" .) }}
 {{- end }}
