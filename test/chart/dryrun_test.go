@@ -30,6 +30,7 @@ func valuesFiles(t *testing.T) []string {
 
 // TestChart starts one kube-apiserver for all its subtests.
 func TestChart(t *testing.T) {
+	t.Parallel()
 	tooldir.Path(t, "helm", "helm") // skip (or fail in CI) before starting anything
 	c := startCluster(t)
 	t.Run("dry-run", func(t *testing.T) { testDryRun(t, c) })

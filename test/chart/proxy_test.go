@@ -47,6 +47,7 @@ import (
 // A user's request through it must reach the API server as that user, with
 // every extra the proxy adds.
 func TestChartRunsTheProxy(t *testing.T) {
+	t.Parallel()
 	tooldir.Path(t, "helm", "helm") // skip (or fail in CI) before starting anything
 	c := startCluster(t)
 	bin := buildProxy(t)
