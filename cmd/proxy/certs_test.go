@@ -26,7 +26,7 @@ type testCA struct {
 	Key  string // serving key file
 }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -48,7 +48,7 @@ func newTestCA(t *testing.T) *testCA {
 }
 
 // issue writes a new serving certificate and key to Cert and Key and returns its serial.
-func (ca *testCA) issue(t *testing.T) int64 {
+func (ca *testCA) issue(t testing.TB) int64 {
 	t.Helper()
 	ca.next++
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -17,6 +17,8 @@ import (
 	"github.com/aksoidc/aksoidc/test/oidctest"
 )
 
+// syncBuffer collects a proxy's log. It keeps the first 4 MB only, so that a load test does
+// not spend its time growing a buffer.
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf strings.Builder
@@ -25,6 +27,9 @@ type syncBuffer struct {
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.buf.Len() > 4<<20 {
+		return len(p), nil
+	}
 	return b.buf.Write(p)
 }
 
@@ -46,7 +51,7 @@ type runningProxy struct {
 
 // startProxy runs the proxy with the given flags plus serving, kubeconfig and port flags, and
 // waits until /readyz says ready.
-func startProxy(t *testing.T, kubeconfig string, args ...string) *runningProxy {
+func startProxy(t testing.TB, kubeconfig string, args ...string) *runningProxy {
 	t.Helper()
 	ca := newTestCA(t)
 	ca.issue(t)
@@ -69,7 +74,7 @@ func startProxy(t *testing.T, kubeconfig string, args ...string) *runningProxy {
 	return p
 }
 
-func (p *runningProxy) waitServing(t *testing.T) (string, string) {
+func (p *runningProxy) waitServing(t testing.TB) (string, string) {
 	t.Helper()
 	var secure, probe string
 	waitFor(t, 30*time.Second, func() bool {
@@ -91,7 +96,7 @@ func (p *runningProxy) waitServing(t *testing.T) (string, string) {
 	return "https://" + secure, "http://" + probe
 }
 
-func (p *runningProxy) probe(t *testing.T, path string) int {
+func (p *runningProxy) probe(t testing.TB, path string) int {
 	resp, err := http.Get(p.ProbeURL + path)
 	if err != nil {
 		return 0
@@ -101,7 +106,7 @@ func (p *runningProxy) probe(t *testing.T, path string) int {
 }
 
 // metric returns the value of one series of the proxy's /metrics, 0 when absent.
-func (p *runningProxy) metric(t *testing.T, series string) float64 {
+func (p *runningProxy) metric(t testing.TB, series string) float64 {
 	t.Helper()
 	resp, err := http.Get(p.ProbeURL + "/metrics")
 	if err != nil {
@@ -135,7 +140,7 @@ func (p *runningProxy) client(t *testing.T, token string) kubernetes.Interface {
 	return c
 }
 
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

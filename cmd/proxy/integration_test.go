@@ -277,7 +277,7 @@ func testPassthrough(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, i
 	}
 }
 
-func tlsConfig(t *testing.T, caPEM []byte) *tls.Config {
+func tlsConfig(t testing.TB, caPEM []byte) *tls.Config {
 	t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {

@@ -33,9 +33,21 @@ type Cluster struct {
 	KubectlPath string
 }
 
+// Options changes how the control plane runs.
+type Options struct {
+	// APIServerFlags are added to kube-apiserver's command line, e.g. "oidc-issuer-url".
+	APIServerFlags map[string]string
+}
+
 // Start runs a control plane for the test and stops it with t.Cleanup. It skips the test when
 // the binaries are absent locally and fails it when CI=true.
 func Start(t testing.TB) *Cluster {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	dir := tooldir.ControlPlaneDir(t)
 	env := &envtest.Environment{BinaryAssetsDirectory: dir}
@@ -43,6 +55,9 @@ func Start(t testing.TB) *Cluster {
 	// Only loopback: advertise 127.0.0.1, which needs the endpoint reconciler off.
 	api.Configure().Set("advertise-address", "127.0.0.1")
 	api.Configure().Set("endpoint-reconciler-type", "none")
+	for k, v := range opts.APIServerFlags {
+		api.Configure().Set(k, v)
+	}
 	admin, err := env.Start()
 	if err != nil {
 		t.Fatalf("start kube-apiserver and etcd from %s: %v", dir, err)

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aksoidc/aksoidc/test/kubetest"
+	"github.com/aksoidc/aksoidc/test/oidctest"
+)
+
+// wrkResult is what one wrk round measured.
+type wrkResult struct {
+	requests  float64
+	perSecond float64
+	p50, p99  time.Duration
+}
+
+// BenchmarkLoadDirectVsProxy runs wrk on loopback against kube-apiserver directly and through
+// the proxy (run in this process) with the same OIDC token and request, in alternating rounds,
+// and reports both throughputs, their ratio, the latency the proxy adds and the proxy's CPU
+// seconds per 1,000 requests. Run it with -benchtime=1x; it needs wrk on PATH.
+func BenchmarkLoadDirectVsProxy(b *testing.B) {
+	wrk, err := exec.LookPath("wrk")
+	switch {
+	case err != nil && os.Getenv("CI") == "true":
+		b.Fatal("wrk is not installed (apt-get install wrk)")
+	case err != nil:
+		b.Skip("wrk is not installed (apt-get install wrk)")
+	}
+	iss := oidctest.New(b)
+	cluster := kubetest.StartWith(b, kubetest.Options{APIServerFlags: map[string]string{
+		"oidc-issuer-url": iss.URL, "oidc-client-id": "kubernetes", "oidc-ca-file": iss.CAFile,
+		"oidc-username-prefix": "oidc:", "oidc-groups-claim": "groups", "oidc-groups-prefix": "oidc:",
+	}})
+	benchSetup(b, cluster)
+	flags := oidcFlags(iss, "oidc:")
+	flags = flags[:len(flags)-1] // no required claim: the API server does not require one either
+	p := startProxy(b, cluster.ProxyKubeconfig, flags...).URL
+	claims := iss.Claims("alice", "kubernetes", time.Hour)
+	claims["groups"] = []string{"devs"}
+	token := iss.Sign(b, claims)
+	path := "/api/v1/namespaces/default/configmaps"
+	apiserver := strings.TrimSuffix(cluster.Admin.Host, "/")
+	waitFor(b, 30*time.Second, func() bool { // kube-apiserver loads the issuer in the background
+		return directStatus(b, cluster, apiserver+path, token) == http.StatusOK
+	})
+	direct, proxied := []wrkResult{}, []wrkResult{}
+	var proxyCPU time.Duration
+	for b.Loop() {
+		for round := 0; round < 3; round++ {
+			direct = append(direct, runWrk(b, wrk, apiserver+path, token))
+			before := processCPU(b)
+			proxied = append(proxied, runWrk(b, wrk, p+path, token))
+			proxyCPU += processCPU(b) - before
+		}
+	}
+	d, q := sum(direct), sum(proxied)
+	b.ReportMetric(d.perSecond, "direct-req/s")
+	b.ReportMetric(q.perSecond, "proxy-req/s")
+	b.ReportMetric(q.perSecond/d.perSecond, "ratio")
+	b.ReportMetric(float64(q.p50-d.p50)/float64(time.Millisecond), "added-p50-ms")
+	b.ReportMetric(float64(q.p99-d.p99)/float64(time.Millisecond), "added-p99-ms")
+	b.ReportMetric(proxyCPU.Seconds()/(q.requests/1000), "proxy-CPU-s/1k-req")
+}
+
+func benchSetup(b *testing.B, cluster *kubetest.Cluster) {
+	ctx := b.Context()
+	for i := range 5 {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%d", i)}, Data: map[string]string{"k": strings.Repeat("v", 200)}}
+		if _, err := cluster.AdminClient.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "bench-reader"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}}}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "bench-reader"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "bench-reader"},
+		Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "Group", Name: "oidc:devs"}}}
+	cluster.Apply(b, role, binding)
+}
+
+// runWrk runs one 5-second round of 16 connections and parses wrk's report.
+func runWrk(b *testing.B, wrk, url, token string) wrkResult {
+	b.Helper()
+	cmd := exec.CommandContext(b.Context(), wrk, "-t2", "-c16", "-d5s", "--latency", "-H", "Authorization: Bearer "+token, url)
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("wrk: %v", err)
+	}
+	var r wrkResult
+	s := bufio.NewScanner(strings.NewReader(string(out)))
+	for s.Scan() {
+		f := strings.Fields(s.Text())
+		switch {
+		case len(f) == 2 && f[0] == "50%":
+			r.p50 = parseLatency(b, f[1])
+		case len(f) == 2 && f[0] == "99%":
+			r.p99 = parseLatency(b, f[1])
+		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
+			r.requests, _ = strconv.ParseFloat(f[0], 64)
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			r.perSecond, _ = strconv.ParseFloat(f[1], 64)
+		case len(f) > 0 && f[0] == "Non-2xx":
+			b.Fatalf("%s: non-2xx responses:\n%s", url, out)
+		}
+	}
+	if r.requests == 0 || r.p50 == 0 {
+		b.Fatalf("cannot read wrk's report:\n%s", out)
+	}
+	return r
+}
+
+func parseLatency(b *testing.B, s string) time.Duration {
+	b.Helper()
+	d, err := time.ParseDuration(strings.Replace(s, "us", "µs", 1))
+	if err != nil {
+		b.Fatalf("wrk latency %q: %v", s, err)
+	}
+	return d
+}
+
+// processCPU is the user and system CPU time of this process so far.
+func processCPU(b *testing.B) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// sum averages throughput and latency over rounds and adds up requests.
+func sum(rounds []wrkResult) wrkResult {
+	var s wrkResult
+	for _, r := range rounds {
+		s.requests += r.requests
+		s.perSecond += r.perSecond / float64(len(rounds))
+		s.p50 += r.p50 / time.Duration(len(rounds))
+		s.p99 += r.p99 / time.Duration(len(rounds))
+	}
+	return s
+}
+
+func directStatus(b *testing.B, cluster *kubetest.Cluster, url, token string) int {
+	req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(b, cluster.Admin.CAData)}}).Do(req)
+	if err != nil {
+		return 0
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
