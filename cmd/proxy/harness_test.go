@@ -97,7 +97,8 @@ func (p *runningProxy) waitServing(t testing.TB) (string, string) {
 }
 
 func (p *runningProxy) probe(t testing.TB, path string) int {
-	resp, err := http.Get(p.ProbeURL + path)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.ProbeURL+path, nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
 	}
@@ -108,7 +109,8 @@ func (p *runningProxy) probe(t testing.TB, path string) int {
 // metric returns the value of one series of the proxy's /metrics, 0 when absent.
 func (p *runningProxy) metric(t testing.TB, series string) float64 {
 	t.Helper()
-	resp, err := http.Get(p.ProbeURL + "/metrics")
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.ProbeURL+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

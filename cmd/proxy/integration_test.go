@@ -389,12 +389,13 @@ func testAuthenticationConfig(t *testing.T, cluster *kubetest.Cluster) {
 
 func servingSerial(t *testing.T, p *runningProxy) int64 {
 	t.Helper()
-	conn, err := tls.Dial("tcp", strings.TrimPrefix(p.URL, "https://"), tlsConfig(t, p.CA.PEM))
+	dialer := &tls.Dialer{Config: tlsConfig(t, p.CA.PEM)}
+	conn, err := dialer.DialContext(t.Context(), "tcp", strings.TrimPrefix(p.URL, "https://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = conn.Close() }()
-	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }
 
 func testCertificateRotation(t *testing.T, cluster *kubetest.Cluster, iss *oidctest.Issuer) {

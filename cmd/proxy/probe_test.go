@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/pem"
 	"io"
 	"net/http"
@@ -28,7 +29,7 @@ func fakeAPIServer(t *testing.T, healthy *atomic.Bool) string {
 		}
 		if r.URL.Query().Get("watch") == "true" {
 			w.WriteHeader(http.StatusOK)
-			http.NewResponseController(w).Flush()
+			_ = http.NewResponseController(w).Flush()
 			<-r.Context().Done()
 			return
 		}
@@ -106,5 +107,28 @@ func TestMetrics(t *testing.T) {
 	want := map[string]float64{series[0]: 2, series[1]: 2, series[2]: 1, series[3]: 1, series[4]: 1, series[5]: 1, series[6]: 2, series[7]: 2, series[8]: 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+}
+
+func TestServesHTTP2AndRefusesOldTLS(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	iss := oidctest.New(t)
+	p := startProxy(t, fakeAPIServer(t, &healthy), oidcFlags(iss, "oidc:")...)
+	protocol := func(cfg *tls.Config) string {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+"/api/v1/namespaces/team-a/pods", nil)
+		req.Header.Set("Authorization", "Bearer "+aliceToken(t, iss, nil))
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}).Do(req)
+		if err != nil {
+			return "error"
+		}
+		_ = resp.Body.Close()
+		return resp.Proto
+	}
+	old := tlsConfig(t, p.CA.PEM)
+	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+	got := []string{protocol(tlsConfig(t, p.CA.PEM)), protocol(old)}
+	if diff := cmp.Diff([]string{"HTTP/2.0", "error"}, got); diff != "" {
+		t.Errorf("TLS 1.2+ client, TLS 1.1 client (-want +got):\n%s", diff)
 	}
 }

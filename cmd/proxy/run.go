@@ -95,7 +95,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	return listenAndServe(ctx, o, c, proxy.ServerConfig{
+	return listenAndServe(ctx, c, proxy.ServerConfig{
 		Handler: handler, CertFile: o.tlsCertFile, KeyFile: o.tlsKeyFile, ShutdownGrace: o.shutdownGrace,
 		Ready: func(ctx context.Context) error {
 			if err := a.Ready(ctx); err != nil {
@@ -107,7 +107,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	})
 }
 
-func listenAndServe(ctx context.Context, o *options, c *completed, cfg proxy.ServerConfig) error {
+func listenAndServe(ctx context.Context, c *completed, cfg proxy.ServerConfig) error {
 	var lc net.ListenConfig
 	secure, err := lc.Listen(ctx, "tcp", c.secureAddr)
 	if err != nil {

@@ -10,8 +10,8 @@ import (
 	"net/url"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/rest"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 // upstream picks, per request, the transport to the API server: the proxy's own credentials

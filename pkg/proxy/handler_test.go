@@ -307,7 +307,7 @@ func TestTimeoutsSpareLongRunningRequests(t *testing.T) {
 	up := newRecordingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		http.NewResponseController(w).Flush()
+		_ = http.NewResponseController(w).Flush()
 		select { // answer after the proxy's timeout, unless the proxy gave up first
 		case <-time.After(300 * time.Millisecond):
 			_, _ = io.WriteString(w, `{"type":"ADDED"}`+"\n")
@@ -347,12 +347,12 @@ func TestWatchChunksArriveAtOnceAndStopEndsThemCleanly(t *testing.T) {
 	events := make(chan string)
 	up := newRecordingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
-		http.NewResponseController(w).Flush()
+		_ = http.NewResponseController(w).Flush()
 		for {
 			select {
 			case e := <-events:
 				_, _ = io.WriteString(w, e)
-				http.NewResponseController(w).Flush()
+				_ = http.NewResponseController(w).Flush()
 			case <-r.Context().Done():
 				return
 			}

@@ -5,12 +5,16 @@ import (
 	"net/http"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/server/filters"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
+// k8s.io/apiserver's RequestInfoFactory and BasicLongRunningRequestCheck still take the
+// deprecated sets.String.
+//
+//nolint:staticcheck // SA1019: the apiserver API requires sets.String
 var (
 	requestInfoFactory = &request.RequestInfoFactory{
 		APIPrefixes:          sets.String(sets.New("api", "apis")),

@@ -9,16 +9,16 @@ import (
 
 // writeStatus answers with the short Kubernetes Status that kubectl knows how to print. Details
 // of why belong in the log, not here.
-func writeStatus(w http.ResponseWriter, code int, reason metav1.StatusReason, message string) {
+func writeStatus(w http.ResponseWriter, code int32, reason metav1.StatusReason, message string) {
 	status := metav1.Status{
 		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
 		Status:   metav1.StatusFailure,
 		Message:  message,
 		Reason:   reason,
-		Code:     int32(code),
+		Code:     code,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
+	w.WriteHeader(int(code))
 	_ = json.NewEncoder(w).Encode(status)
 }

@@ -362,3 +362,25 @@ func TestConfigErrorsNameTheSource(t *testing.T) {
 		t.Errorf("FromFlags with an http issuer: error = %v, want one naming the flags", err)
 	}
 }
+
+func TestNotReadyWhileTheIssuerIsDown(t *testing.T) {
+	iss := oidctest.New(t)
+	src, err := authn.FromFlags(authn.OIDCFlags{
+		IssuerURL: "https://127.0.0.1:1", ClientID: "kubernetes", CAFile: iss.CAFile, UsernameClaim: "sub",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := authn.New(t.Context(), authn.Options{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the first discovery attempt has failed by now
+	if err := a.Ready(t.Context()); err == nil {
+		t.Errorf("Ready() = nil with the issuer down, want an error")
+	}
+	_, err = a.Authenticate(context.Background(), iss.Sign(t, iss.Claims("alice", "kubernetes", time.Hour)))
+	if got := authn.ReasonOf(err); got != authn.ReasonInvalidToken {
+		t.Errorf("Authenticate with the issuer down: reason %q, want %q", got, authn.ReasonInvalidToken)
+	}
+}
