@@ -272,6 +272,8 @@ func TestLogsCarryTheRequestButNeverTheToken(t *testing.T) {
 	p.do(t, "/api/v1/namespaces/team-a/pods", http.Header{"Authorization": {"Bearer " + token}})
 	bad := p.Issuer.SignMode(t, oidctest.HS256WithPublicKey, p.Issuer.Claims("alice", "kubernetes", time.Hour))
 	p.do(t, "/api/v1/pods", http.Header{"Authorization": {"Bearer " + bad}})
+	// The line is written once the handler returns, which may be after the client has the answer.
+	waitFor(t, func() bool { return strings.Count(p.Logs.String(), `"msg":"request"`) == 2 })
 	logs := p.Logs.String()
 	for _, tok := range []string{token, bad} {
 		for _, part := range strings.Split(tok, ".") {
