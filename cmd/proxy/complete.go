@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -10,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
+	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 )
 
 // completed is what validated options turn into.
@@ -17,6 +20,7 @@ type completed struct {
 	source     authn.Source
 	configData []byte
 	upstream   *rest.Config
+	discovery  http.Handler
 	secureAddr string
 	probeAddr  string
 }
@@ -38,7 +42,34 @@ func (o *options) complete() (*completed, error) {
 	if c.upstream, err = o.upstreamConfig(); err != nil {
 		return nil, err
 	}
+	if c.discovery, err = o.discoveryHandler(c.source); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// discoveryHandler publishes how to log in; the defaults come from the issuer in force.
+func (o *options) discoveryHandler(src authn.Source) (http.Handler, error) {
+	doc := wellknown.Document{IssuerURL: o.discoveryIssuerURL, ClientID: o.discoveryClientID, ExtraScopes: o.discoveryExtraScopes}
+	first := src.Config.JWT[0].Issuer
+	if doc.IssuerURL == "" {
+		doc.IssuerURL = first.URL
+	}
+	if doc.ClientID == "" && len(first.Audiences) > 0 {
+		doc.ClientID = first.Audiences[0]
+	}
+	if o.discoveryCAFile != "" {
+		ca, err := os.ReadFile(o.discoveryCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --discovery-ca-file: %w", err)
+		}
+		doc.CertificateAuthorityData = ca
+	}
+	h, err := wellknown.Handler(doc)
+	if err != nil {
+		return nil, fmt.Errorf("--discovery-*: %w", err)
+	}
+	return h, nil
 }
 
 func (o *options) oidcFlags() authn.OIDCFlags {

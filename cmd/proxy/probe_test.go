@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 )
 
@@ -130,5 +132,27 @@ func TestServesHTTP2AndRefusesOldTLS(t *testing.T) {
 	got := []string{protocol(tlsConfig(t, p.CA.PEM)), protocol(old)}
 	if diff := cmp.Diff([]string{"HTTP/2.0", "error"}, got); diff != "" {
 		t.Errorf("TLS 1.2+ client, TLS 1.1 client (-want +got):\n%s", diff)
+	}
+}
+
+func TestDiscoveryDocumentNeedsNoToken(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	iss := oidctest.New(t)
+	p := startProxy(t, fakeAPIServer(t, &healthy), append(oidcFlags(iss, "oidc:"),
+		"--discovery-extra-scopes=groups,email", "--discovery-ca-file="+iss.CAFile)...)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+wellknown.Path, nil)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(t, p.CA.PEM)}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var got wellknown.Document
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatalf("status %s: %v", resp.Status, err)
+	}
+	want := wellknown.Document{IssuerURL: iss.URL, ClientID: "kubernetes", ExtraScopes: []string{"groups", "email"}, CertificateAuthorityData: iss.CAPEM}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("discovery document (-want +got):\n%s", diff)
 	}
 }

@@ -86,7 +86,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	trusted, _ := parsePrefixes(o.trustedProxyCIDRs) // validated
 	handler, err := proxy.NewHandler(proxy.Config{
 		Authenticator: a, Upstream: c.upstream, RequestTimeout: o.requestTimeout,
-		TrustedProxies: trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(),
+		TrustedProxies: trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(), Discovery: c.discovery,
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 )
 
 // Config is what the proxy handler needs.
@@ -26,6 +28,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 	Metrics        *Metrics
+	// Discovery, when set, is served without authentication at wellknown.Path: the public
+	// document from which `kubectl aksoidc setup` learns how to log in.
+	Discovery http.Handler
 	// Stop, once closed, ends long-running responses (watches, logs -f) cleanly, so that clients
 	// see the end of the stream and reconnect, rather than a cut connection.
 	Stop <-chan struct{}
@@ -49,12 +54,30 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		withTimeout(cfg.RequestTimeout, cfg.Metrics),
 		withAuthentication(cfg.Authenticator, cfg.Logger, cfg.Metrics),
 		withRefuseImpersonation(cfg.Logger),
+		withDiscovery(cfg.Discovery),
 		withAccessLog(cfg.Logger, cfg.Metrics, cfg.TrustedProxies),
 		withRecover(cfg.Logger),
 	} {
 		h = mw(h)
 	}
 	return h, nil
+}
+
+// withDiscovery answers wellknown.Path itself; it holds only public information, and a client
+// reads it before it has a token.
+func withDiscovery(discovery http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if discovery == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == wellknown.Path {
+				discovery.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // withTimeout bounds ordinary requests and counts the long-running ones in flight.
