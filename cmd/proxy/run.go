@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
@@ -40,6 +41,12 @@ func runWith(ctx context.Context, args []string, version string, stdout, stderr 
 	if err := o.validate(); err != nil {
 		_, _ = fmt.Fprintf(stderr, "error: %v\n", err)
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// The proxy's heap is small and short-lived; collecting less often lowered its CPU per
+		// request in BenchmarkLoadDirectVsProxy (0.22 to 0.19-0.20 CPU-s per 1,000 requests on
+		// 2 shared cores). GOGC still overrides.
+		debug.SetGCPercent(400)
 	}
 	log := newLogger(stderr, o.logLevel)
 	c, err := o.complete()

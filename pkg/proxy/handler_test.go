@@ -36,7 +36,9 @@ func newRecordingUpstream(t *testing.T, handler http.HandlerFunc) *recordingUpst
 	u := &recordingUpstream{handler: handler}
 	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
-		u.headers = append(u.headers, r.Header.Clone())
+		h := r.Header.Clone()
+		h.Set("X-Test-Proto", r.Proto) // how the proxy reached us
+		u.headers = append(u.headers, h)
 		u.mu.Unlock()
 		if u.handler != nil {
 			u.handler(w, r)
@@ -255,6 +257,7 @@ func TestForwardedRequestCarriesOnlyTheProxysIdentityClaims(t *testing.T) {
 		"X-Remote-User":                            nil,
 		"X-Remote-Group":                           nil,
 		"X-Forwarded-For":                          nil,
+		"X-Test-Proto":                             {"HTTP/2.0"}, // ordinary requests may use HTTP/2
 	}
 	gotSubset := map[string][]string{}
 	for k := range want {

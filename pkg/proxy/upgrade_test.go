@@ -152,8 +152,9 @@ func TestExecThroughTheProxy(t *testing.T) {
 				t.Errorf("stdout, stderr (-want +got):\n%s", diff)
 			}
 			got := up.received()[before:]
-			if len(got) != 1 || !strings.EqualFold(got[0].Get("Upgrade"), tt.protocol) || got[0].Get("Impersonate-User") != "oidc:alice" {
-				t.Errorf("upstream saw %v, want one %s upgrade impersonating oidc:alice", got, tt.protocol)
+			if len(got) != 1 || !strings.EqualFold(got[0].Get("Upgrade"), tt.protocol) || got[0].Get("Impersonate-User") != "oidc:alice" ||
+				got[0].Get("X-Test-Proto") != "HTTP/1.1" {
+				t.Errorf("upstream saw %v, want one HTTP/1.1 %s upgrade impersonating oidc:alice", got, tt.protocol)
 			}
 		})
 	}
