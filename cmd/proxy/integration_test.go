@@ -83,13 +83,14 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 		t.Parallel()
 		testWhoami(t, cluster, p, iss)
 	})
+	// These two count forwarded requests, so each has a proxy of its own.
 	t.Run("bad tokens get 401 and nothing is forwarded", func(t *testing.T) {
 		t.Parallel()
-		testBadTokens(t, cluster, p, iss)
+		testBadTokens(t, cluster, startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "oidc:")...), iss)
 	})
 	t.Run("client impersonation gets 403 and nothing is forwarded", func(t *testing.T) {
 		t.Parallel()
-		testClientImpersonation(t, p, iss)
+		testClientImpersonation(t, startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "oidc:")...), iss)
 	})
 	t.Run("watch delivers events at once and stays open for 2 minutes", func(t *testing.T) {
 		t.Parallel()

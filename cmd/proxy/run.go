@@ -20,6 +20,10 @@ import (
 
 // run is the whole program: it returns 2 for bad flags, 1 when the proxy could not run.
 func run(ctx context.Context, args []string, version string) int {
+	// k8s.io libraries log through klog; keep one JSON stream. klog's logger is process-wide
+	// and must be set before anything logs, so only the real program sets it, not tests that
+	// run several proxies in one process.
+	klog.SetSlogLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	return runWith(ctx, args, version, os.Stdout, os.Stderr)
 }
 
@@ -63,9 +67,7 @@ func runWith(ctx context.Context, args []string, version string, stdout, stderr 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
-	klog.SetSlogLogger(log) // k8s.io libraries log through klog; keep one JSON stream
-	return log
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) error {

@@ -92,6 +92,10 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 // ClientIPExtra is the user-extra key the proxy adds to every impersonated request.
 const ClientIPExtra = "aksoidc.io/client-ip"
 
+// CredentialIDExtra is the extra kube-apiserver's JWT authenticator gives tokens with a jti
+// claim; the proxy passes it on.
+const CredentialIDExtra = "authentication.kubernetes.io/credential-id"
+
 // proxyRole lets the proxy impersonate anyone (the classic verbs kube-apiserver v1.37 still
 // honours) and review tokens for --token-passthrough. RBAC matches userextras/<key> exactly
 // ("userextras/*" matches nothing), so each extra key is listed.
@@ -100,7 +104,7 @@ func proxyRole() (*rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding) {
 		ObjectMeta: metav1.ObjectMeta{Name: ProxyUser},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"users", "groups"}, Verbs: []string{"impersonate"}},
-			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"uids", "userextras/" + ClientIPExtra}, Verbs: []string{"impersonate"}},
+			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"uids", "userextras/" + ClientIPExtra, "userextras/" + CredentialIDExtra}, Verbs: []string{"impersonate"}},
 			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
 		},
 	}
