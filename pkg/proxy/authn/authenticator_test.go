@@ -384,3 +384,19 @@ func TestNotReadyWhileTheIssuerIsDown(t *testing.T) {
 		t.Errorf("Authenticate with the issuer down: reason %q, want %q", got, authn.ReasonInvalidToken)
 	}
 }
+
+func TestParseAcceptsV1AndV1beta1(t *testing.T) {
+	doc := "kind: AuthenticationConfiguration\njwt:\n- issuer: {url: https://127.0.0.1:1, audiences: [kubernetes]}\n  claimMappings: {username: {claim: sub, prefix: \"oidc:\"}}\n"
+	for _, version := range []string{"apiserver.config.k8s.io/v1", "apiserver.config.k8s.io/v1beta1"} {
+		t.Run(version, func(t *testing.T) {
+			src, err := authn.Parse([]byte("apiVersion: " + version + "\n" + doc))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			got := []string{src.Config.JWT[0].Issuer.URL, *src.Config.JWT[0].ClaimMappings.Username.Prefix}
+			if diff := cmp.Diff([]string{"https://127.0.0.1:1", "oidc:"}, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
