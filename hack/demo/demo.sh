@@ -1,35 +1,194 @@
 #!/usr/bin/env bash
-# The local end-to-end demo (`make demo`): a real Dex on 127.0.0.1 with its
-# mock login, and kubectl-aksoidc signing in through a browser (the system
-# browser when there is a display, else headless Chromium), then serving the
-# token from its cache. Everything it writes stays under ./demo.
+# The local end-to-end demo (`make demo`, the README's first command).
+#
+# On 127.0.0.1 only, it starts etcd + kube-apiserver (RBAC on), Dex (its mock
+# login) and aksoidc-proxy, creates a namespace and an RBAC binding for Dex's
+# demo user, then runs `kubectl aksoidc setup` against the proxy (a browser
+# login: the system browser when there is a display, else headless Chromium)
+# and kubectl through the proxy. Everything it writes stays under ./demo; a
+# second run reuses the tools, binaries and certificates.
+#
+# With a terminal it keeps the stack running until Ctrl-C. DEMO_EXIT=1 (or
+# no terminal) stops it after the last step; the CI test runs it that way.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 # shellcheck source=../tools/versions.env
 source hack/tools/versions.env
-demo=$root/demo
-port=${DEMO_DEX_PORT:-5556}
-issuer=http://127.0.0.1:$port/dex
-dex=$HOME/.cache/aksoidc/dex-$DEX_VERSION/dex
+demo=${DEMO_DIR:-$root/demo}
+cache=${AKSOIDC_TOOL_CACHE:-$HOME/.cache/aksoidc}
+k8s=$cache/k8s-$K8S_VERSION-etcd-$ETCD_VERSION
+dex=$cache/dex-$DEX_VERSION/dex
+etcd_port=${DEMO_ETCD_PORT:-23790}
+api_port=${DEMO_API_PORT:-16443}
+dex_port=${DEMO_DEX_PORT:-15556}
+proxy_port=${DEMO_PROXY_PORT:-18443}
+probe_port=${DEMO_PROBE_PORT:-18080}
+issuer=https://127.0.0.1:$dex_port/dex
+pids=()
 
 step() { printf '\n==> %s\n' "$*"; }
-
-step "Building the tools (skipped when cached) and kubectl-aksoidc"
-hack/tools/build.sh dex
-mkdir -p "$demo/bin" "$demo/cache"
-go build -o "$demo/bin/kubectl-aksoidc" ./cmd/kubectl-aksoidc
-
-step "Starting Dex at $issuer (mock login, public client kubectl-aksoidc)"
-if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-	echo "127.0.0.1:$port is in use: stop what listens there or set DEMO_DEX_PORT" >&2
+fail() {
+	echo "demo: $*" >&2
 	exit 1
-fi
-cat >"$demo/dex.yaml" <<YAML
+}
+# cleanup stops the stack in reverse order of start (etcd last: an API server
+# without its etcd takes minutes to stop), each with SIGTERM, then SIGKILL.
+cleanup() {
+	local i p t
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		p=${pids[i]}
+		kill "$p" 2>/dev/null || continue
+		for ((t = 0; t < 50; t++)); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+
+# start NAME CMD...: runs CMD in the background, its output in demo/NAME.log.
+start() {
+	local name=$1
+	shift
+	"$@" >"$demo/$name.log" 2>&1 &
+	pids+=($!)
+}
+
+# wait_for NAME URL [CURL-ARGS...]: polls URL until it answers 200.
+wait_for() {
+	local name=$1 url=$2 i
+	shift 2
+	for ((i = 0; i < 300; i++)); do
+		curl -fsS -o /dev/null "$@" "$url" 2>/dev/null && return
+		sleep 0.1
+	done
+	tail -n 20 "$demo/$name.log" >&2
+	fail "$name did not come up at $url (log: demo/$name.log)"
+}
+
+check_ports() {
+	local p
+	for p in "$etcd_port" "$((etcd_port + 10))" "$api_port" "$dex_port" "$proxy_port" "$probe_port"; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			fail "127.0.0.1:$p is in use (another demo still running?); free it or set DEMO_*_PORT"
+		fi
+	done
+}
+
+build() {
+	step "Building the pinned tools (skipped when cached) and the two binaries"
+	hack/tools/build.sh dex k8s
+	mkdir -p "$demo/bin"
+	go build -o "$demo/bin/" ./cmd/kubectl-aksoidc ./cmd/proxy
+	mv -f "$demo/bin/proxy" "$demo/bin/aksoidc-proxy" 2>/dev/null || true
+	ln -sf "$k8s/kubectl" "$demo/bin/kubectl"
+	export PATH="$demo/bin:$PATH"
+}
+
+# certificates: one demo CA signs Dex's and the proxy's serving certificates.
+certificates() {
+	local pki=$demo/pki name
+	[[ -s $pki/proxy.crt ]] && return
+	step "Creating a demo CA and serving certificates for 127.0.0.1 (demo/pki)"
+	mkdir -p "$pki"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=aksoidc demo CA" \
+		-keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
+	for name in dex proxy; do
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+			-keyout "$pki/$name.key" -out "$pki/$name.csr" 2>/dev/null
+		openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+			-days 365 -out "$pki/$name.crt" \
+			-extfile <(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+	done
+	openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+	openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+	chmod 0600 "$pki"/*.key
+}
+
+control_plane() {
+	step "Starting etcd and kube-apiserver (RBAC) on 127.0.0.1:$api_port"
+	rm -rf "$demo/etcd" "$demo/apiserver"
+	mkdir -p "$demo/apiserver"
+	admin_token=$(openssl rand -hex 16)
+	proxy_token=$(openssl rand -hex 16)
+	printf '%s,demo-admin,demo-admin,system:masters\n%s,aksoidc-proxy,aksoidc-proxy\n' \
+		"$admin_token" "$proxy_token" >"$demo/apiserver/tokens.csv"
+	start etcd "$k8s/etcd" --data-dir "$demo/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
+		--advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$((etcd_port + 10))"
+	start kube-apiserver "$k8s/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
+		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+		--endpoint-reconciler-type none --cert-dir "$demo/apiserver" --authorization-mode RBAC \
+		--token-auth-file "$demo/apiserver/tokens.csv" --service-cluster-ip-range 10.0.0.0/24 \
+		--disable-admission-plugins ServiceAccount --service-account-issuer https://kubernetes.default.svc \
+		--service-account-key-file "$demo/pki/sa.pub" --service-account-signing-key-file "$demo/pki/sa.key"
+	wait_for kube-apiserver "https://127.0.0.1:$api_port/readyz" -k -H "Authorization: Bearer $admin_token"
+	kubeconfig_for admin "$admin_token"
+	kubeconfig_for proxy "$proxy_token"
+}
+
+# kubeconfig_for NAME TOKEN: a kubeconfig that talks straight to the API server.
+kubeconfig_for() {
+	local file=$demo/apiserver/$1.kubeconfig
+	rm -f "$file"
+	kubectl config --kubeconfig "$file" set-cluster demo --server "https://127.0.0.1:$api_port" \
+		--certificate-authority "$demo/apiserver/apiserver.crt" --embed-certs >/dev/null
+	kubectl config --kubeconfig "$file" set-credentials "$1" --token "$2" >/dev/null
+	kubectl config --kubeconfig "$file" set-context demo --cluster demo --user "$1" >/dev/null
+	kubectl config --kubeconfig "$file" use-context demo >/dev/null
+}
+
+rbac() {
+	step "RBAC: the proxy may impersonate; Dex's demo user (group oidc:authors) may read namespace demo"
+	kubectl --kubeconfig "$demo/apiserver/admin.kubeconfig" apply -f - <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: aksoidc-proxy-impersonator}
+rules:
+- apiGroups: [""]
+  resources: [users, groups]
+  verbs: [impersonate]
+- apiGroups: [authentication.k8s.io]
+  resources: [uids, userextras/aksoidc.io/client-ip]
+  verbs: [impersonate]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: aksoidc-proxy-impersonator}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: aksoidc-proxy-impersonator}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: aksoidc-proxy}
+---
+# A Role of its own: the built-in "view" is filled in by kube-controller-manager, which the demo does not run.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader, namespace: demo}
+rules:
+- apiGroups: [""]
+  resources: [pods, pods/log, services, configmaps]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: authors-read, namespace: demo}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "oidc:authors"}
+YAML
+}
+
+start_dex() {
+	step "Starting Dex at $issuer (mock login; public client kubectl-aksoidc)"
+	cat >"$demo/dex.yaml" <<YAML
 issuer: $issuer
 storage: {type: memory}
-web: {http: 127.0.0.1:$port}
+web: {https: 127.0.0.1:$dex_port, tlsCert: $demo/pki/dex.crt, tlsKey: $demo/pki/dex.key}
 oauth2: {skipApprovalScreen: true}
 enablePasswordDB: false
 connectors:
@@ -37,47 +196,82 @@ connectors:
 staticClients:
 - {id: kubectl-aksoidc, name: kubectl-aksoidc, public: true}
 YAML
-"$dex" serve "$demo/dex.yaml" >"$demo/dex.log" 2>&1 &
-dex_pid=$!
-trap 'kill $dex_pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-	if curl -fsS "$issuer/.well-known/openid-configuration" >/dev/null 2>&1; then break; fi
-	kill -0 "$dex_pid" 2>/dev/null || { cat "$demo/dex.log"; exit 1; }
-	sleep 0.1
-done
+	start dex "$dex" serve "$demo/dex.yaml"
+	wait_for dex "$issuer/.well-known/openid-configuration" --cacert "$demo/pki/ca.crt"
+}
 
-browser_flags=()
-if [[ -z ${DISPLAY:-}${WAYLAND_DISPLAY:-} && $(uname) != Darwin ]]; then
+start_proxy() {
+	step "Starting aksoidc-proxy at https://127.0.0.1:$proxy_port (it trusts Dex, impersonates upstream)"
+	start aksoidc-proxy aksoidc-proxy --bind-address 127.0.0.1 --secure-port "$proxy_port" --probe-port "$probe_port" \
+		--tls-cert-file "$demo/pki/proxy.crt" --tls-private-key-file "$demo/pki/proxy.key" \
+		--kubeconfig "$demo/apiserver/proxy.kubeconfig" \
+		--oidc-issuer-url "$issuer" --oidc-client-id kubectl-aksoidc --oidc-ca-file "$demo/pki/ca.crt" \
+		--oidc-username-claim email --oidc-username-prefix oidc: \
+		--oidc-groups-claim groups --oidc-groups-prefix oidc: \
+		--discovery-extra-scopes email,groups --discovery-ca-file "$demo/pki/ca.crt"
+	wait_for aksoidc-proxy "http://127.0.0.1:$probe_port/readyz"
+}
+
+browser_flags() {
+	if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} || $(uname) == Darwin ]]; then
+		echo "Your browser opens Dex's demo login; it will warn that demo/pki/ca.crt, which signs Dex's certificate, is unknown to it: accept it for 127.0.0.1:$dex_port." >&2
+		return
+	fi
+	local chromium
 	chromium=$(command -v chromium || command -v chromium-browser || true)
-	[[ -n $chromium ]] || { echo "no display and no chromium: install chromium or run with a display" >&2; exit 1; }
+	[[ -n $chromium ]] || fail "no display and no chromium: install chromium, or run with a display"
 	cat >"$demo/bin/headless-browser" <<SH
 #!/bin/sh
-exec "$chromium" --headless --no-sandbox --disable-gpu --disable-background-networking \
-  --disable-component-update --disable-sync --no-first-run --user-data-dir="$demo/chromium" --dump-dom "\$@" >/dev/null 2>&1
+# No display: headless Chromium plays the user's browser (Dex's mock login needs no clicks).
+# It does not know the demo CA that signs Dex's certificate, hence --ignore-certificate-errors:
+# this throwaway profile only ever visits 127.0.0.1.
+exec "$chromium" --headless --no-sandbox --disable-gpu --disable-background-networking \\
+  --disable-component-update --disable-sync --no-first-run --ignore-certificate-errors \\
+  --user-data-dir="$demo/chromium" --dump-dom "\$@" >/dev/null 2>&1
 SH
 	chmod +x "$demo/bin/headless-browser"
-	browser_flags=(--browser-command "$demo/bin/headless-browser")
-	echo "No display: headless Chromium plays the browser."
-fi
+	echo "--browser-command=$demo/bin/headless-browser"
+}
 
-flags=(--issuer-url "$issuer" --client-id kubectl-aksoidc --extra-scope email --extra-scope groups --extra-scope profile
-	--token-cache-storage file --token-cache-dir "$demo/cache" --listen-address 127.0.0.1:0)
-export KUBERNETES_EXEC_INFO='{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}'
+login() {
+	step "kubectl aksoidc setup --server https://127.0.0.1:$proxy_port (discovery, browser login, kubeconfig)"
+	rm -rf "$demo/cache" "$demo/kubeconfig"
+	local flags=()
+	mapfile -t flags < <(browser_flags)
+	kubectl-aksoidc setup --server "https://127.0.0.1:$proxy_port" \
+		--server-certificate-authority "$demo/pki/ca.crt" --certificate-authority "$demo/pki/ca.crt" \
+		--kubeconfig "$demo/kubeconfig" --name aksoidc-demo --listen-address 127.0.0.1:0 \
+		--token-cache-storage file --token-cache-dir "$demo/cache" --login-timeout "${DEMO_LOGIN_TIMEOUT:-3m}" "${flags[@]}"
+}
 
-summary() { sed -E 's/"token":"[^"]*"/"token":"<'"$1"' characters>"/'; }
+through_the_proxy() {
+	export KUBECONFIG=$demo/kubeconfig
+	step "kubectl auth whoami (through the proxy)"
+	kubectl auth whoami
+	step "kubectl get pods -n demo (allowed by the RoleBinding)"
+	kubectl get pods -n demo
+	step "kubectl get pods -n kube-system (forbidden: the API server's RBAC decides for the human)"
+	if kubectl get pods -n kube-system; then fail "kube-system should be forbidden"; fi
+}
 
-step "kubectl-aksoidc get-token (empty cache: browser login with PKCE)"
-"$demo/bin/kubectl-aksoidc" logout "${flags[@]}" 2>/dev/null || true
-out=$("$demo/bin/kubectl-aksoidc" get-token "${flags[@]}" "${browser_flags[@]}" -v 1)
-token=$(sed -E 's/.*"token":"([^"]*)".*/\1/' <<<"$out")
-summary "${#token}" <<<"$out"
+main() {
+	check_ports
+	build
+	certificates
+	control_plane
+	rbac
+	start_dex
+	start_proxy
+	login
+	through_the_proxy
+	step "Done. The stack runs on 127.0.0.1; logs are in demo/*.log."
+	if [[ ${DEMO_EXIT:-} == 1 || ! -t 0 ]]; then
+		return
+	fi
+	echo "From another terminal:  export KUBECONFIG=$demo/kubeconfig PATH=$demo/bin:\$PATH; kubectl auth whoami"
+	echo "Press Ctrl-C to stop the demo."
+	trap 'echo; echo "Stopping."; exit 0' INT
+	while sleep 3600; do :; done
+}
 
-step "kubectl-aksoidc whoami (the cached identity, never the token)"
-"$demo/bin/kubectl-aksoidc" whoami "${flags[@]}"
-
-step "kubectl-aksoidc get-token again (served from the cache: no browser, no network)"
-start=$(date +%s%N)
-"$demo/bin/kubectl-aksoidc" get-token "${flags[@]}" "${browser_flags[@]}" -v 1 | summary "${#token}"
-echo "took $(( ($(date +%s%N) - start) / 1000000 )) ms"
-
-step "Done. Dex's log is in $demo/dex.log; the token cache in $demo/cache."
+main "$@"

@@ -62,7 +62,15 @@ func Write(ctx context.Context, k Kubeconfig) error {
 	if err := k.kubectl(ctx, cluster...); err != nil {
 		return err
 	}
-	return k.kubectl(ctx, "set-context", k.Name, "--cluster="+k.Name, "--user="+k.Name)
+	if err := k.kubectl(ctx, "set-context", k.Name, "--cluster="+k.Name, "--user="+k.Name); err != nil {
+		return err
+	}
+	// A kubeconfig without a current context (a new file) gets this one; an
+	// existing choice is the user's and stays.
+	if k.kubectl(ctx, "current-context") != nil {
+		return k.kubectl(ctx, "use-context", k.Name)
+	}
+	return nil
 }
 
 func (k Kubeconfig) kubectl(ctx context.Context, args ...string) error {
