@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-)
 
-var version = "dev"
+	"github.com/aksoidc/aksoidc/internal/version"
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, version)
+	code := run(ctx, os.Args, version.String())
 	stop()
 	os.Exit(code)
 }

@@ -76,7 +76,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.probePort, "probe-port", 8080, "plain HTTP port of /healthz, /readyz and /metrics")
 	fs.DurationVar(&o.shutdownGrace, "shutdown-grace", 30*time.Second, "how long running requests may take to finish after SIGTERM")
 	fs.DurationVar(&o.readinessInterval, "readiness-check-interval", 10*time.Second, "how often /readyz re-checks the issuers and the API server")
-	fs.StringVar(&o.discoveryIssuerURL, "discovery-issuer-url", "", "issuer URL published at /.well-known/aksoidc for `kubectl aksoidc setup` (default: --oidc-issuer-url, or the first issuer of --authentication-config)")
+	fs.StringVar(&o.discoveryIssuerURL, "discovery-issuer-url", "", "issuer URL published at /.well-known/aksoidc for kubectl aksoidc setup (default: --oidc-issuer-url, or the first issuer of --authentication-config)")
 	fs.StringVar(&o.discoveryClientID, "discovery-client-id", "", "client ID published at /.well-known/aksoidc (default: --oidc-client-id, or that issuer's first audience)")
 	fs.StringSliceVar(&o.discoveryExtraScopes, "discovery-extra-scopes", nil, "extra scopes published at /.well-known/aksoidc (e.g. groups)")
 	fs.StringVar(&o.discoveryCAFile, "discovery-ca-file", "", "PEM bundle that verifies the proxy's serving certificate, published at /.well-known/aksoidc")

@@ -73,3 +73,27 @@ func stripTime(s string) string {
 	}
 	return out.String()
 }
+
+func TestVersionAndStrayArguments(t *testing.T) {
+	tests := []struct {
+		name                   string
+		args                   []string
+		wantCode               int
+		wantStdout, wantStderr string
+	}{
+		{name: "subcommand", args: []string{"version"}, wantStdout: "aksoidc-proxy v1.2.3\n"},
+		{name: "flag", args: []string{"--version"}, wantStdout: "aksoidc-proxy v1.2.3\n"},
+		{name: "stray argument", args: []string{"--oidc-issuer-url=https://127.0.0.1", "serve"}, wantCode: 2,
+			wantStderr: "error: unexpected argument \"serve\" (the only subcommand is version; see --help)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runWith(context.Background(), append([]string{"aksoidc-proxy"}, tt.args...), "v1.2.3", &stdout, &stderr)
+			got := []any{code, stdout.String(), stderr.String()}
+			if diff := cmp.Diff([]any{tt.wantCode, tt.wantStdout, tt.wantStderr}, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

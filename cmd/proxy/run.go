@@ -28,6 +28,10 @@ func run(ctx context.Context, args []string, version string) int {
 }
 
 func runWith(ctx context.Context, args []string, version string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[1] == "version" {
+		_, _ = fmt.Fprintln(stdout, "aksoidc-proxy "+version)
+		return 0
+	}
 	fs := pflag.NewFlagSet(args[0], pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -39,8 +43,12 @@ func runWith(ctx context.Context, args []string, version string, stdout, stderr 
 		return 2
 	}
 	if o.showVersion {
-		_, _ = fmt.Fprintln(stdout, version)
+		_, _ = fmt.Fprintln(stdout, "aksoidc-proxy "+version)
 		return 0
+	}
+	if fs.NArg() > 0 {
+		_, _ = fmt.Fprintf(stderr, "error: unexpected argument %q (the only subcommand is version; see --help)\n", fs.Arg(0))
+		return 2
 	}
 	if err := o.validate(); err != nil {
 		_, _ = fmt.Fprintf(stderr, "error: %v\n", err)
