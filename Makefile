@@ -56,7 +56,8 @@ test: tools vet lint chart-check release-check
 
 # Benchmarks print figures; none of them is a pass/fail test.
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	go test -run '^$$' -bench . -skip LoadDirectVsProxy -benchmem ./...
+	go test -run '^$$' -bench LoadDirectVsProxy -benchtime 1x ./cmd/proxy/
 	hack/bench/plugin/bench.sh
 
 # The local end-to-end demo (the README's first command).
