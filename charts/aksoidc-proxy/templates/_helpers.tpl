@@ -159,6 +159,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- with .Values.readinessCheckInterval }}
 {{- $a = append $a (printf "--readiness-check-interval=%s" .) }}
 {{- end }}
+{{- with .Values.discovery.issuerURL }}
+{{- $a = append $a (printf "--discovery-issuer-url=%s" .) }}
+{{- end }}
+{{- with .Values.discovery.clientID }}
+{{- $a = append $a (printf "--discovery-client-id=%s" .) }}
+{{- end }}
+{{- with .Values.discovery.extraScopes }}
+{{- $a = append $a (printf "--discovery-extra-scopes=%s" (join "," .)) }}
+{{- end }}
+{{- if .Values.discovery.publishTLSCA }}
+{{- $a = append $a "--discovery-ca-file=/etc/aksoidc/tls/ca.crt" }}
+{{- end }}
 {{- with .Values.logLevel }}
 {{- $a = append $a (printf "--log-level=%s" .) }}
 {{- end }}
