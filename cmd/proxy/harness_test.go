@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,36 +14,15 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
-
-// syncBuffer collects a proxy's log. It keeps the first 4 MB only, so that a load test does
-// not spend its time growing a buffer.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 4<<20 {
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // runningProxy is run() in this process, on loopback ports it chose itself.
 type runningProxy struct {
 	URL      string
 	ProbeURL string
 	CA       *testCA
-	Logs     *syncBuffer
+	Logs     *syncbuf.Buffer
 	Stop     context.CancelFunc
 	Exit     chan int
 }
@@ -56,7 +34,7 @@ func startProxy(t testing.TB, kubeconfig string, args ...string) *runningProxy {
 	ca := newTestCA(t)
 	ca.issue(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &runningProxy{CA: ca, Logs: &syncBuffer{}, Stop: cancel, Exit: make(chan int, 1)}
+	p := &runningProxy{CA: ca, Logs: &syncbuf.Buffer{Max: 4 << 20}, Stop: cancel, Exit: make(chan int, 1)}
 	all := append([]string{"aksoidc-proxy",
 		"--kubeconfig=" + kubeconfig, "--readiness-check-interval=100ms", "--tls-cert-file=" + ca.Cert, "--tls-private-key-file=" + ca.Key,
 		"--bind-address=127.0.0.1", "--secure-port=0", "--probe-port=0", "--shutdown-grace=10s"}, args...)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aksoidc/aksoidc/pkg/login"
+	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
 func TestBrowserLoginCacheRefreshRelogin(t *testing.T) {
@@ -115,7 +116,7 @@ func TestKeyboardLogin(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) string {
+func waitFor(t *testing.T, buf *syncbuf.Buffer, re *regexp.Regexp) string {
 	for range 200 {
 		if m := re.FindString(buf.String()); m != "" {
 			return m

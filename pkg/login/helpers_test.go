@@ -1,7 +1,6 @@
 package login_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,32 +8,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
-
-// syncBuffer is stderr shared by the flow and the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // httpBrowser plays the user's browser: it follows the login redirects. The
 // fake provider logs the user in without showing a page.
@@ -71,13 +52,13 @@ type fixture struct {
 	cfg    login.Config
 	deps   login.Deps
 	store  tokencache.FileStore
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	p := oidctest.NewProvider(t, "kubectl")
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	client := trustingClient(t, p.CAPEM)
 	store := tokencache.FileStore{Dir: t.TempDir()}
 	return &fixture{

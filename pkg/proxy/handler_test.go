@@ -20,6 +20,7 @@ import (
 	"github.com/aksoidc/aksoidc/pkg/proxy"
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
 // recordingUpstream stands in for the API server where the test needs to see exactly what the
@@ -68,7 +69,7 @@ type testProxy struct {
 	CAPEM  []byte
 	Client *http.Client
 	Issuer *oidctest.Issuer
-	Logs   *syncBuffer
+	Logs   *syncbuf.Buffer
 	stop   chan struct{}
 }
 
@@ -93,7 +94,7 @@ func newTestProxy(t *testing.T, up *recordingUpstream, o proxyOptions) *testProx
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return a.Ready(t.Context()) == nil })
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	stop := make(chan struct{})
 	h, err := proxy.NewHandler(proxy.Config{
 		Authenticator: a, Upstream: up.restConfig(), RequestTimeout: o.requestTimeout,
@@ -133,23 +134,6 @@ func (p *testProxy) do(t *testing.T, path string, header http.Header) (int, map[
 	var body map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -1,7 +1,6 @@
 package authn_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
 // result is what a test compares: who, or why not.
@@ -73,24 +73,6 @@ func waitReady(t *testing.T, a *authn.Authenticator) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a log sink that tests can read while the authenticator writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestAuthenticateFromFlags(t *testing.T) {
@@ -211,7 +193,7 @@ func TestCachedTokenNeverOutlivesItsExpiry(t *testing.T) {
 func TestLogsNeverContainTokens(t *testing.T) {
 	iss := oidctest.New(t)
 	a := newReady(t, authn.Options{Source: unprefixedSource(t, iss)})
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tokens := []string{
 		iss.SignMode(t, oidctest.None, iss.Claims("alice", "kubernetes", time.Hour)),
@@ -277,7 +259,7 @@ func TestAuthenticationConfigFileAndReload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	a := newReady(t, authn.Options{
 		Source: src, ConfigFile: path, ConfigData: data, ReloadInterval: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
