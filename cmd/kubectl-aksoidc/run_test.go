@@ -17,8 +17,13 @@ type result struct {
 
 func runCLI(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return runCLIWithStdin(t, "", env, args...)
+}
+
+func runCLIWithStdin(t *testing.T, stdin string, env map[string]string, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
-	s := streams{in: strings.NewReader(""), out: &out, err: &errb, getenv: func(k string) string { return env[k] }}
+	s := streams{in: strings.NewReader(stdin), out: &out, err: &errb, getenv: func(k string) string { return env[k] }}
 	code := runWith(context.Background(), append([]string{"kubectl-aksoidc"}, args...), "v1.2.3", s)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }

@@ -143,3 +143,33 @@ func TestSetupRefusesAnUntrustedProxy(t *testing.T) {
 		})
 	}
 }
+
+func TestSetupTrustsOnFirstUseOnlyWhenTheUserSaysYes(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	srv, fingerprint := fakeProxy(t, p)
+	kubectl := filepath.Join(tooldir.ControlPlaneDir(t), "kubectl")
+	prompt := "No known CA verifies the certificate of " + srv.URL + ".\nIts fingerprint is " + fingerprint + "\nTrust it? [y/N] "
+	for _, tc := range []struct {
+		answer   string
+		wantCode int
+		wantErr  string
+	}{
+		{answer: "y\n", wantCode: 0, wantErr: prompt + "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n"},
+		{answer: "n\n", wantCode: 1, wantErr: prompt + "kubectl-aksoidc: the certificate of " + srv.URL + " was not trusted\n"},
+	} {
+		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
+			dir := t.TempDir()
+			got := runCLIWithStdin(t, tc.answer, nil, "setup", "--server", srv.URL, "--kubeconfig", filepath.Join(dir, "config"),
+				"--kubectl", kubectl, "--grant-type", "device-code", "--certificate-authority", p.CAFile,
+				"--token-cache-storage", "file", "--token-cache-dir", dir)
+			if got.code != tc.wantCode || got.stderr != tc.wantErr {
+				t.Errorf("exit %d, stderr %q\nwant exit %d, stderr %q", got.code, got.stderr, tc.wantCode, tc.wantErr)
+			}
+			_, err := os.Stat(filepath.Join(dir, "config"))
+			if wrote := err == nil; wrote != (tc.wantCode == 0) {
+				t.Errorf("kubeconfig written: %v, want %v", wrote, tc.wantCode == 0)
+			}
+		})
+	}
+}
