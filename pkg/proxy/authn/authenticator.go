@@ -70,16 +70,25 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identit
 		err = errors.New("no configured issuer accepts the token")
 	}
 	if a.opts.Passthrough == nil {
-		return Identity{}, &Error{Reason: ReasonInvalidToken, Err: err}
+		return Identity{}, &Error{Reason: refusal(err), Err: err}
 	}
 	presp, pok, perr := a.opts.Passthrough.AuthenticateToken(ctx, token)
 	switch {
 	case perr != nil:
 		return Identity{}, &Error{Reason: ReasonUnavailable, Err: fmt.Errorf("%w; token review: %w", err, perr)}
 	case !pok:
-		return Identity{}, &Error{Reason: ReasonInvalidToken, Err: fmt.Errorf("%w; token review: not authenticated", err)}
+		return Identity{}, &Error{Reason: refusal(err), Err: fmt.Errorf("%w; token review: not authenticated", err)}
 	}
 	return Identity{User: presp.User, Passthrough: true}, nil
+}
+
+// refusal classifies an issuer's refusal. k8s.io/apiserver formats go-oidc's
+// expiry error with %v, so only its text says the token had expired.
+func refusal(err error) Reason {
+	if strings.Contains(err.Error(), "token is expired") {
+		return ReasonExpired
+	}
+	return ReasonInvalidToken
 }
 
 func (a *Authenticator) accept(u user.Info) (Identity, error) {

@@ -93,7 +93,7 @@ func TestAuthenticateFromFlags(t *testing.T) {
 		want  result
 	}{
 		{"valid token", iss.Sign(t, good(nil)), result{User: "oidc:alice", Groups: []string{"oidc:devs"}}},
-		{"expired", iss.Sign(t, good(func(c map[string]any) { c["exp"] = time.Now().Add(-2 * time.Minute).Unix() })), result{Reason: authn.ReasonInvalidToken}},
+		{"expired", iss.Sign(t, good(func(c map[string]any) { c["exp"] = time.Now().Add(-2 * time.Minute).Unix() })), result{Reason: authn.ReasonExpired}},
 		{"not yet valid", iss.Sign(t, good(func(c map[string]any) { c["nbf"] = time.Now().Add(time.Hour).Unix() })), result{Reason: authn.ReasonInvalidToken}},
 		{"wrong issuer", other.Sign(t, good(func(c map[string]any) { c["iss"] = other.URL })), result{Reason: authn.ReasonInvalidToken}},
 		{"issuer claim of another issuer, signed by ours", iss.Sign(t, good(func(c map[string]any) { c["iss"] = other.URL })), result{Reason: authn.ReasonInvalidToken}},
