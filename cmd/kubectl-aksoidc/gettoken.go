@@ -80,12 +80,9 @@ func (o *getTokenOptions) validate() error {
 func (o *getTokenOptions) readCAs() []error {
 	var errs []error
 	if o.caFile != "" {
-		b, err := os.ReadFile(o.caFile)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("--certificate-authority: %w", err))
-		case !hasCertificate(b):
-			errs = append(errs, fmt.Errorf("--certificate-authority: %s holds no PEM certificate", o.caFile))
+		b, err := readPEMFile("--certificate-authority", o.caFile)
+		if err != nil {
+			errs = append(errs, err)
 		}
 		o.caPEM = append(o.caPEM, b...)
 	}
@@ -100,6 +97,18 @@ func (o *getTokenOptions) readCAs() []error {
 		o.caPEM = append(append(o.caPEM, '\n'), b...)
 	}
 	return errs
+}
+
+// readPEMFile reads a CA file named by flag and checks it holds a certificate.
+func readPEMFile(flag, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if !hasCertificate(b) {
+		return nil, fmt.Errorf("%s: %s holds no PEM certificate", flag, path)
+	}
+	return b, nil
 }
 
 func hasCertificate(b []byte) bool {

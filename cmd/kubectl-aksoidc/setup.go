@@ -54,12 +54,9 @@ func (o *setupOptions) validateServer() error {
 		errs = append(errs, fmt.Errorf("--server %q: want an https URL", o.server))
 	}
 	if o.serverCA != "" {
-		b, err := os.ReadFile(o.serverCA)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("--server-certificate-authority: %w", err))
-		case !hasCertificate(b):
-			errs = append(errs, fmt.Errorf("--server-certificate-authority: %s holds no PEM certificate", o.serverCA))
+		b, err := readPEMFile("--server-certificate-authority", o.serverCA)
+		if err != nil {
+			errs = append(errs, err)
 		}
 		o.serverCAPEM = b
 	}

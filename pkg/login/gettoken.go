@@ -71,11 +71,8 @@ func GetToken(ctx context.Context, cfg Config, deps Deps) (Token, error) {
 // while this one waited, so the cache is read again first.
 func renew(ctx context.Context, cfg Config, deps Deps, id string) (tokencache.Entry, error) {
 	cache := deps.Cache
-	e, err := cache.Load(id)
-	if err != nil {
-		logMiss(cfg, err)
-	}
-	if !cfg.ForceRefresh && e.ValidFor(cfg.now(), cfg.MinValidity, cfg.UseAccessToken) {
+	e, valid := loadValid(cfg, cache, id)
+	if valid && !cfg.ForceRefresh {
 		cfg.Log.Printf(1, "another process renewed the token")
 		return e, nil
 	}
