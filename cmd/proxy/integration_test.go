@@ -130,7 +130,7 @@ func testRBAC(t *testing.T, p *runningProxy, iss *oidctest.Issuer) {
 	}
 }
 
-func writeKubeconfig(t *testing.T, server string, ca []byte, token string) string {
+func writeKubeconfig(t testing.TB, server string, ca []byte, token string) string {
 	t.Helper()
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["proxy"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}

@@ -71,8 +71,8 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // newForwarder returns the reverse proxy to the API server at target.
-func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop <-chan struct{}) *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
+func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop <-chan struct{}) http.Handler {
+	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = ""
@@ -94,6 +94,7 @@ func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop 
 			return nil
 		},
 		Transport:     rt,
+		BufferPool:    newBufferPool(),
 		FlushInterval: -1, // watches and logs -f: every chunk reaches the client at once
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -111,4 +112,16 @@ func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop 
 			}
 		},
 	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !stateFrom(r.Context()).longRunning {
+			w = unflushed{w}
+		}
+		rp.ServeHTTP(w, r)
+	})
 }
+
+// unflushed hides http.Flusher from the reverse proxy for requests that are not long-running.
+// The API server sends lists without a Content-Length, and for such a response the reverse
+// proxy flushes the headers and then every chunk it reads, each a TLS record and a write(2) of
+// its own; buffered, a small response leaves in one write and a large one in full buffers.
+type unflushed struct{ http.ResponseWriter }
