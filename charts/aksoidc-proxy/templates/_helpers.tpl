@@ -201,3 +201,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "https://%s" .Values.ingress.host }}
 {{- end }}
 {{- end }}
+
+{{/* "true" when the EnvVar list .env names .name, so the chart's own default steps aside. */}}
+{{- define "aksoidc-proxy.setsEnv" -}}
+{{- range .env }}{{ if eq .name $.name }}true{{ end }}{{ end }}
+{{- end }}
