@@ -49,7 +49,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var h http.Handler = newForwarder(target, rt, cfg.Logger, cfg.Stop)
+	h := newForwarder(target, rt, cfg.Logger, cfg.Stop)
 	for _, mw := range []func(http.Handler) http.Handler{
 		withTimeout(cfg.RequestTimeout, cfg.Metrics),
 		withAuthentication(cfg.Authenticator, cfg.Logger, cfg.Metrics),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,12 +15,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	utilproxy "k8s.io/apimachinery/pkg/util/proxy"
+	apiproxy "k8s.io/apiserver/pkg/util/proxy"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/transport/spdy"
 	criportforward "k8s.io/cri-streaming/pkg/streaming/portforward"
 	criremotecommand "k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
+	"k8s.io/streaming/pkg/httpstream/wsstream"
+
+	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
 // upperExecutor answers one line of stdin with the same line in upper case on stdout, and
@@ -50,10 +57,10 @@ func (f dialForwarder) PortForward(ctx context.Context, _, _ string, _ int32, st
 	return err
 }
 
-// streamingUpstream serves exec and port-forward as a kubelet does, with the cri-streaming
-// server packages (SPDY and WebSocket).
-func streamingUpstream(t *testing.T, echoAddr string) *recordingUpstream {
-	return newRecordingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+// kubeletHandler serves exec and port-forward as the kubelet does, with the cri-streaming
+// server packages: SPDY, and WebSocket up to v4.channel.k8s.io.
+func kubeletHandler(echoAddr string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/exec"):
 			opts, err := criremotecommand.NewOptions(r)
@@ -72,7 +79,38 @@ func streamingUpstream(t *testing.T, echoAddr string) *recordingUpstream {
 		default:
 			http.NotFound(w, r)
 		}
+	}
+}
+
+// streamingUpstream plays kube-apiserver in front of a kubelet, with kube-apiserver's own
+// handlers: a WebSocket exec that offers v5.channel.k8s.io is translated to SPDY, and a
+// WebSocket port-forward tunnels SPDY; every other upgrade reaches the kubelet as it is.
+func streamingUpstream(t *testing.T, echoAddr string) *recordingUpstream {
+	kubelet := httptest.NewServer(kubeletHandler(echoAddr))
+	t.Cleanup(kubelet.Close)
+	direct := kubeletHandler(echoAddr)
+	return newRecordingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		location, _ := url.Parse(kubelet.URL)
+		location.Path, location.RawQuery = r.URL.Path, r.URL.RawQuery
+		q := r.URL.Query()
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/exec") && wsstream.IsWebSocketRequestWithStreamCloseProtocol(r):
+			opts := apiproxy.Options{Stdin: q.Get("input") == "1", Stdout: q.Get("output") == "1", Stderr: q.Get("error") == "1", Tty: q.Get("tty") == "1"}
+			apiproxy.NewStreamTranslatorHandler(location, nil, 0, opts).ServeHTTP(w, r)
+		case strings.HasSuffix(r.URL.Path, "/portforward") && wsstream.IsWebSocketRequestWithTunnelingProtocol(r):
+			upgrade := utilproxy.NewUpgradeAwareHandler(location, nil, false, true, errorResponder{t})
+			apiproxy.NewTunnelingHandler(upgrade).ServeHTTP(w, r)
+		default:
+			direct(w, r)
+		}
 	})
+}
+
+type errorResponder struct{ t *testing.T }
+
+func (e errorResponder) Error(w http.ResponseWriter, _ *http.Request, err error) {
+	e.t.Errorf("upstream upgrade to the kubelet: %v", err)
+	http.Error(w, err.Error(), http.StatusBadGateway)
 }
 
 // upperEchoServer answers each line with the line in upper case.
@@ -104,35 +142,40 @@ func (p *testProxy) restConfig(token string) *rest.Config {
 	return &rest.Config{Host: p.URL, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: p.CAPEM}}
 }
 
+// kubectlFallback is how kubectl (>= 1.31) decides to retry over SPDY.
+func kubectlFallback(err error) bool {
+	return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+}
+
 func TestExecThroughTheProxy(t *testing.T) {
 	up := streamingUpstream(t, "")
 	p := newTestProxy(t, up, proxyOptions{requestTimeout: time.Second})
 	cfg := p.restConfig(p.token(t, "alice", "devs"))
 	execURL, _ := url.Parse(p.URL + "/api/v1/namespaces/team-a/pods/pod/exec?command=sh&input=1&output=1&error=1")
-	websocket := func() (remotecommand.Executor, error) {
-		// The kubelet's streaming server speaks WebSocket up to v4; kubectl offers v5 first.
-		return remotecommand.NewWebSocketExecutorForProtocols(cfg, http.MethodGet, execURL.String(), "v5.channel.k8s.io", "v4.channel.k8s.io")
+	spdyExec := func() (remotecommand.Executor, error) {
+		return remotecommand.NewSPDYExecutor(cfg, http.MethodPost, execURL)
 	}
 	tests := []struct {
-		name     string
-		executor func() (remotecommand.Executor, error)
-		protocol string // the upgrade the upstream saw
+		name      string
+		executor  func() (remotecommand.Executor, error)
+		upgrade   string // the upgrade the upstream saw
+		protocols string // the subprotocols offered, for WebSocket
 	}{
-		{"WebSocket", websocket, "websocket"},
-		{"SPDY", func() (remotecommand.Executor, error) {
-			return remotecommand.NewSPDYExecutor(cfg, http.MethodPost, execURL)
-		}, "SPDY/3.1"},
-		{"WebSocket with SPDY fallback", func() (remotecommand.Executor, error) {
-			ws, err := websocket()
+		{"WebSocket v4, as clients before 1.30", func() (remotecommand.Executor, error) {
+			return remotecommand.NewWebSocketExecutorForProtocols(cfg, http.MethodGet, execURL.String(), "v4.channel.k8s.io")
+		}, "websocket", "v4.channel.k8s.io"},
+		{"SPDY", spdyExec, "SPDY/3.1", ""},
+		{"as kubectl: WebSocket with SPDY fallback", func() (remotecommand.Executor, error) {
+			ws, err := remotecommand.NewWebSocketExecutor(cfg, http.MethodGet, execURL.String())
 			if err != nil {
 				return nil, err
 			}
-			s, err := remotecommand.NewSPDYExecutor(cfg, http.MethodPost, execURL)
+			s, err := spdyExec()
 			if err != nil {
 				return nil, err
 			}
-			return remotecommand.NewFallbackExecutor(ws, s, func(error) bool { return true })
-		}, "websocket"},
+			return remotecommand.NewFallbackExecutor(ws, s, kubectlFallback)
+		}, "websocket", "v5.channel.k8s.io"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,12 +194,23 @@ func TestExecThroughTheProxy(t *testing.T) {
 			if diff := cmp.Diff([]string{"HELLO PROXY\n", "bye\n"}, []string{stdout.String(), stderr.String()}); diff != "" {
 				t.Errorf("stdout, stderr (-want +got):\n%s", diff)
 			}
-			got := up.received()[before:]
-			if len(got) != 1 || !strings.EqualFold(got[0].Get("Upgrade"), tt.protocol) || got[0].Get("Impersonate-User") != "oidc:alice" ||
-				got[0].Get("X-Test-Proto") != "HTTP/1.1" {
-				t.Errorf("upstream saw %v, want one HTTP/1.1 %s upgrade impersonating oidc:alice", got, tt.protocol)
-			}
+			checkUpgrade(t, up.received()[before:], tt.upgrade, tt.protocols)
 		})
+	}
+}
+
+// checkUpgrade wants exactly one request upstream: an HTTP/1.1 upgrade impersonating alice,
+// offering the given WebSocket subprotocols and no bearer token among them.
+func checkUpgrade(t *testing.T, got []http.Header, upgrade, protocols string) {
+	t.Helper()
+	if len(got) != 1 {
+		t.Fatalf("upstream saw %d requests, want 1: %v", len(got), got)
+	}
+	h := got[0]
+	gotProtocols := strings.ReplaceAll(strings.Join(h.Values("Sec-Websocket-Protocol"), ","), " ", "")
+	want := []string{upgrade, "oidc:alice", "HTTP/1.1", protocols}
+	if diff := cmp.Diff(want, []string{h.Get("Upgrade"), h.Get("Impersonate-User"), h.Get("X-Test-Proto"), gotProtocols}); diff != "" {
+		t.Errorf("upstream's Upgrade, Impersonate-User, protocol, subprotocols (-want +got):\n%s", diff)
 	}
 }
 
@@ -165,15 +219,66 @@ func TestPortForwardThroughTheProxy(t *testing.T) {
 	p := newTestProxy(t, up, proxyOptions{requestTimeout: time.Second})
 	cfg := p.restConfig(p.token(t, "alice", "devs"))
 	pfURL, _ := url.Parse(p.URL + "/api/v1/namespaces/team-a/pods/pod/portforward")
-	rt, upgrader, err := spdy.RoundTripperFor(cfg)
-	if err != nil {
-		t.Fatal(err)
+	spdyDialer := func(t *testing.T) httpstream.Dialer {
+		rt, upgrader, err := spdy.RoundTripperFor(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spdy.NewDialerForStreaming(upgrader, &http.Client{Transport: rt}, http.MethodPost, pfURL)
 	}
-	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, pfURL)
+	tunnel := func(t *testing.T) httpstream.Dialer {
+		d, err := portforward.NewSPDYOverWebsocketDialerForStreaming(pfURL, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	tests := []struct {
+		name      string
+		dialer    func(t *testing.T) httpstream.Dialer
+		upgrade   string
+		protocols string
+	}{
+		{"SPDY", spdyDialer, "SPDY/3.1", ""},
+		{"WebSocket tunnel", tunnel, "websocket", "SPDY/3.1+portforward.k8s.io"},
+		{"as kubectl: WebSocket tunnel with SPDY fallback", func(t *testing.T) httpstream.Dialer {
+			return portforward.NewFallbackDialerForStreaming(tunnel(t), spdyDialer(t), kubectlFallback)
+		}, "websocket", "SPDY/3.1+portforward.k8s.io"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(up.received())
+			conn := forwardPort(t, tt.dialer(t))
+			r := bufio.NewReader(conn)
+			// The middle line spans many frames and stays under the echo's 64 KiB line limit.
+			lines := []string{"first\n", strings.Repeat("large ", 10_000) + "\n", "last, after the request timeout\n"}
+			for i, line := range lines {
+				if i == len(lines)-1 {
+					time.Sleep(1200 * time.Millisecond) // the session outlives --request-timeout
+				}
+				if _, err := io.WriteString(conn, line); err != nil {
+					t.Fatalf("write through the port-forward: %v", err)
+				}
+				reply, err := r.ReadString('\n')
+				if err != nil {
+					t.Fatalf("read through the port-forward: %v", err)
+				}
+				if reply != strings.ToUpper(line) {
+					t.Errorf("line %d: got %d bytes %.40q..., want %.40q...", i, len(reply), reply, strings.ToUpper(line))
+				}
+			}
+			checkUpgrade(t, up.received()[before:], tt.upgrade, tt.protocols)
+		})
+	}
+}
+
+// forwardPort starts a port-forward to the pod's port 80 through dialer and connects to it.
+func forwardPort(t *testing.T, dialer httpstream.Dialer) net.Conn {
+	t.Helper()
 	stop, ready := make(chan struct{}), make(chan struct{})
-	defer close(stop)
-	var out, errOut bytes.Buffer
-	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:80"}, stop, ready, &out, &errOut)
+	t.Cleanup(func() { close(stop) })
+	var out, errOut syncbuf.Buffer
+	fw, err := portforward.NewOnAddressesForStreaming(dialer, []string{"127.0.0.1"}, []string{"0:80"}, stop, ready, &out, &errOut)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,19 +296,6 @@ func TestPortForwardThroughTheProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = conn.Close() }()
-	r := bufio.NewReader(conn)
-	var got []string
-	for _, line := range []string{"first\n", "second, after the request timeout\n"} {
-		time.Sleep(600 * time.Millisecond) // the session outlives --request-timeout
-		_, _ = io.WriteString(conn, line)
-		reply, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("read through the port-forward: %v", err)
-		}
-		got = append(got, reply)
-	}
-	if diff := cmp.Diff([]string{"FIRST\n", "SECOND, AFTER THE REQUEST TIMEOUT\n"}, got); diff != "" {
-		t.Errorf("replies (-want +got):\n%s", diff)
-	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
