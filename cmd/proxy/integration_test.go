@@ -83,6 +83,10 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 		t.Parallel()
 		testWhoami(t, cluster, p, iss)
 	})
+	t.Run("a real Dex login: RBAC and whoami", func(t *testing.T) {
+		t.Parallel()
+		testDex(t, cluster)
+	})
 	// These two count forwarded requests, so each has a proxy of its own.
 	t.Run("bad tokens get 401 and nothing is forwarded", func(t *testing.T) {
 		t.Parallel()
@@ -115,16 +119,23 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 }
 
 func testRBAC(t *testing.T, p *runningProxy, iss *oidctest.Issuer) {
-	alice := p.client(t, aliceToken(t, iss, nil))
-	_, errA := alice.CoreV1().Pods("team-a").List(t.Context(), metav1.ListOptions{})
-	_, errB := alice.CoreV1().Pods("team-b").List(t.Context(), metav1.ListOptions{})
+	checkTeams(t, p, aliceToken(t, iss, nil), "oidc:alice")
+}
+
+// checkTeams wants the token's user, through the proxy, to list pods in team-a and be
+// forbidden in team-b.
+func checkTeams(t *testing.T, p *runningProxy, token, username string) {
+	t.Helper()
+	c := p.client(t, token)
+	_, errA := c.CoreV1().Pods("team-a").List(t.Context(), metav1.ListOptions{})
+	_, errB := c.CoreV1().Pods("team-b").List(t.Context(), metav1.ListOptions{})
 	got := []string{"<nil>", "<nil>"}
 	for i, err := range []error{errA, errB} {
 		if err != nil {
 			got[i] = err.Error()
 		}
 	}
-	want := []string{"<nil>", `pods is forbidden: User "oidc:alice" cannot list resource "pods" in API group "" in the namespace "team-b"`}
+	want := []string{"<nil>", `pods is forbidden: User "` + username + `" cannot list resource "pods" in API group "" in the namespace "team-b"`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("team-a, team-b (-want +got):\n%s", diff)
 	}
@@ -145,20 +156,26 @@ func writeKubeconfig(t testing.TB, server string, ca []byte, token string) strin
 }
 
 func testWhoami(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, iss *oidctest.Issuer) {
-	kubeconfig := writeKubeconfig(t, p.URL, p.CA.PEM, aliceToken(t, iss, nil))
+	want := "ATTRIBUTE                     VALUE\n" +
+		"Username                      oidc:alice\n" +
+		"Groups                        [oidc:devs system:authenticated]\n" +
+		"Extra: aksoidc.io/client-ip   [127.0.0.1]\n"
+	if diff := cmp.Diff(want, kubectlWhoami(t, cluster, p, aliceToken(t, iss, nil))); diff != "" {
+		t.Errorf("kubectl auth whoami (-want +got):\n%s", diff)
+	}
+}
+
+// kubectlWhoami is what the pinned kubectl's `auth whoami` prints through the proxy.
+func kubectlWhoami(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, token string) string {
+	t.Helper()
+	kubeconfig := writeKubeconfig(t, p.URL, p.CA.PEM, token)
 	cmd := exec.CommandContext(t.Context(), cluster.KubectlPath, "--kubeconfig", kubeconfig, "auth", "whoami")
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl auth whoami: %v\n%s", err, out)
 	}
-	want := "ATTRIBUTE                     VALUE\n" +
-		"Username                      oidc:alice\n" +
-		"Groups                        [oidc:devs system:authenticated]\n" +
-		"Extra: aksoidc.io/client-ip   [127.0.0.1]\n"
-	if diff := cmp.Diff(want, string(out)); diff != "" {
-		t.Errorf("kubectl auth whoami (-want +got):\n%s", diff)
-	}
+	return string(out)
 }
 
 func status(t *testing.T, p *runningProxy, header http.Header) int {

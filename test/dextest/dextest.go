@@ -47,12 +47,18 @@ type Options struct {
 	IDTokenExpiry time.Duration
 	// ClientID is the one public client's ID; default "aksoidc".
 	ClientID string
+	// TLS serves Dex over https with a certificate from a throw-away CA (CAFile), as
+	// kube-apiserver's JWT authenticator requires of an issuer.
+	TLS bool
 }
 
 // Server is a running Dex.
 type Server struct {
-	// IssuerURL is http://127.0.0.1:PORT/dex.
+	// IssuerURL is http://127.0.0.1:PORT/dex, or https:// with Options.TLS.
 	IssuerURL string
+	// CAFile and CAPEM hold the CA that signed Dex's certificate, with Options.TLS.
+	CAFile string
+	CAPEM  string
 	// ClientID is the public client's ID (no secret, any loopback redirect).
 	ClientID string
 	// LogPath is Dex's JSON log, kept across restarts.
@@ -61,6 +67,8 @@ type Server struct {
 	bin        string
 	configPath string
 	addr       string
+	serving    servingFiles
+	transport  http.RoundTripper
 
 	mu   sync.Mutex
 	proc *process
@@ -94,6 +102,15 @@ func Start(t testing.TB, opts Options) *Server {
 		bin:        bin,
 		configPath: filepath.Join(dir, "config.yaml"),
 		addr:       addr,
+		transport:  http.DefaultTransport,
+	}
+	if opts.TLS {
+		files, err := writePKI(dir)
+		if err != nil {
+			t.Fatalf("dex serving certificate: %v", err)
+		}
+		s.IssuerURL, s.CAFile, s.CAPEM, s.serving = "https://"+addr+"/dex", files.caFile, files.caPEM, files
+		s.transport = trustingTransport(files.caPEM)
 	}
 	if err := s.writeConfig(opts); err != nil {
 		t.Fatal(err)
@@ -140,7 +157,7 @@ func (s *Server) writeConfig(opts Options) error {
 	config := map[string]any{
 		"issuer":           s.IssuerURL,
 		"storage":          map[string]any{"type": "memory"},
-		"web":              map[string]any{"http": s.addr},
+		"web":              s.web(),
 		"logger":           map[string]any{"level": "info", "format": "json"},
 		"oauth2":           map[string]any{"skipApprovalScreen": true},
 		"enablePasswordDB": false,
@@ -158,6 +175,14 @@ func (s *Server) writeConfig(opts Options) error {
 		return fmt.Errorf("write dex config: %w", err)
 	}
 	return nil
+}
+
+// web is Dex's web section: plain http, or https with the throw-away certificate.
+func (s *Server) web() map[string]any {
+	if s.serving.certFile == "" {
+		return map[string]any{"http": s.addr}
+	}
+	return map[string]any{"https": s.addr, "tlsCert": s.serving.certFile, "tlsKey": s.serving.keyFile}
 }
 
 // start runs Dex and waits for its discovery document.
@@ -194,7 +219,7 @@ func (s *Server) waitReady(ctx context.Context, p *process) error {
 	url := s.IssuerURL + "/.well-known/openid-configuration"
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for !discoveryAnswers(ctx, url) {
+	for !discoveryAnswers(ctx, s.Client(), url) {
 		select {
 		case <-p.exited:
 			return fmt.Errorf("dex exited before serving %s: %w", url, p.err)
@@ -206,12 +231,12 @@ func (s *Server) waitReady(ctx context.Context, p *process) error {
 	return nil
 }
 
-func discoveryAnswers(ctx context.Context, url string) bool {
+func discoveryAnswers(ctx context.Context, client *http.Client, url string) bool {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return false
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return false
 	}
