@@ -70,25 +70,31 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identit
 		err = errors.New("no configured issuer accepts the token")
 	}
 	if a.opts.Passthrough == nil {
-		return Identity{}, &Error{Reason: refusal(err), Err: err}
+		return Identity{}, refusal(err)
 	}
 	presp, pok, perr := a.opts.Passthrough.AuthenticateToken(ctx, token)
 	switch {
 	case perr != nil:
 		return Identity{}, &Error{Reason: ReasonUnavailable, Err: fmt.Errorf("%w; token review: %w", err, perr)}
 	case !pok:
-		return Identity{}, &Error{Reason: refusal(err), Err: fmt.Errorf("%w; token review: not authenticated", err)}
+		return Identity{}, refusal(fmt.Errorf("%w; token review: not authenticated", err))
 	}
 	return Identity{User: presp.User, Passthrough: true}, nil
 }
 
-// refusal classifies an issuer's refusal. k8s.io/apiserver formats go-oidc's
-// expiry error with %v, so only its text says the token had expired.
-func refusal(err error) Reason {
-	if strings.Contains(err.Error(), "token is expired") {
-		return ReasonExpired
+// refusal classifies an issuer's refusal. k8s.io/apiserver formats its errors with %v, so
+// only their text tells an expired token or unresolved distributed claims apart.
+func refusal(err error) *Error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "token is expired"):
+		return &Error{Reason: ReasonExpired, Err: err}
+	case strings.Contains(msg, "could not expand distributed claims"):
+		return &Error{Reason: ReasonDistributedClaims, Err: fmt.Errorf("%w (the token has no groups claim but "+
+			"_claim_names pointing elsewhere, as Entra ID does for users in more than 200 groups; "+
+			"see the groups overage in docs/aks.md)", err)}
 	}
-	return ReasonInvalidToken
+	return &Error{Reason: ReasonInvalidToken, Err: err}
 }
 
 func (a *Authenticator) accept(u user.Info) (Identity, error) {

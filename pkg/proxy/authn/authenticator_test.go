@@ -3,6 +3,8 @@ package authn_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +81,17 @@ func TestAuthenticateFromFlags(t *testing.T) {
 	iss := oidctest.New(t)
 	other := oidctest.New(t)
 	a := newReady(t, authn.Options{Source: flagSource(t, iss)})
+	// Where an Entra ID overage token sends the authenticator for its groups: Microsoft Graph
+	// refuses it, as the token carries no access token for it.
+	graph := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+	}))
+	t.Cleanup(graph.Close)
+	overage := func(c map[string]any) {
+		delete(c, "groups")
+		c["_claim_names"] = map[string]any{"groups": "src1"}
+		c["_claim_sources"] = map[string]any{"src1": map[string]any{"endpoint": graph.URL + "/users/alice/getMemberObjects"}}
+	}
 	good := func(mutate func(map[string]any)) map[string]any {
 		c := iss.Claims("alice", "kubernetes", time.Hour)
 		c["tenant"], c["groups"] = "t1", []string{"devs"}
@@ -104,6 +117,7 @@ func TestAuthenticateFromFlags(t *testing.T) {
 		{"required claim missing", iss.Sign(t, good(func(c map[string]any) { delete(c, "tenant") })), result{Reason: authn.ReasonInvalidToken}},
 		{"required claim with another value", iss.Sign(t, good(func(c map[string]any) { c["tenant"] = "t2" })), result{Reason: authn.ReasonInvalidToken}},
 		{"system:masters group is harmless once prefixed", iss.Sign(t, good(func(c map[string]any) { c["groups"] = []string{"system:masters"} })), result{User: "oidc:alice", Groups: []string{"oidc:system:masters"}}},
+		{"Entra ID groups overage", iss.Sign(t, good(overage)), result{Reason: authn.ReasonDistributedClaims}},
 		{"malformed JWT", "not.a.jwt", result{Reason: authn.ReasonInvalidToken}},
 		{"empty bearer", "", result{Reason: authn.ReasonNoToken}},
 	}

@@ -17,6 +17,10 @@ const (
 	ReasonExpired          Reason = "expired"
 	ReasonReservedIdentity Reason = "reserved_identity"
 	ReasonUnavailable      Reason = "unavailable"
+	// ReasonDistributedClaims: the token names a source for its groups instead of carrying
+	// them, and that source could not be read. Entra ID does this for users in more than 200
+	// groups (the "groups overage").
+	ReasonDistributedClaims Reason = "distributed_claims"
 )
 
 // Error is a refused authentication. Its message never contains the token.
