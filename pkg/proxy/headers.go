@@ -72,8 +72,12 @@ func setImpersonation(h http.Header, u user.Info, clientIP string) {
 			h.Add("Impersonate-Extra-"+extraKeyEscape(key), v)
 		}
 	}
-	h.Add("Impersonate-Extra-"+extraKeyEscape(ClientIPExtra), clientIP)
+	h[clientIPHeader] = append(h[clientIPHeader], clientIP)
 }
+
+// clientIPHeader is the canonical header name for ClientIPExtra, worked out once rather than
+// on every request.
+var clientIPHeader = http.CanonicalHeaderKey("Impersonate-Extra-" + extraKeyEscape(ClientIPExtra))
 
 // extraKeyEscape lower-cases an extra key and percent-encodes the bytes a header name cannot
 // hold, and '%' itself, which is how kube-apiserver decodes Impersonate-Extra-* names.
