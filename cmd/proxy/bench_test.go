@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,7 +54,7 @@ func BenchmarkLoadDirectVsProxy(b *testing.B) {
 	// In a cluster the proxy speaks for itself with its service-account token, which
 	// kube-apiserver caches, not with envtest's client certificate, whose chain it verifies anew
 	// on every request.
-	impersonating := impersonatorToken(b, cluster)
+	impersonating := serviceAccountToken(b, cluster, "default", "bench-impersonator", kubetest.ProxyUser)
 	flags := oidcFlags(iss, "oidc:")
 	flags = flags[:len(flags)-1]                            // no required claim: the API server does not require one either
 	flags = append(flags, "--readiness-check-interval=10s") // the default, not the tests' 100ms
@@ -226,24 +225,4 @@ func directStatus(b *testing.B, cluster *kubetest.Cluster, url, token string) in
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode
-}
-
-// impersonatorToken is a service-account token with the proxy's impersonation rights.
-func impersonatorToken(b *testing.B, cluster *kubetest.Cluster) string {
-	ctx := b.Context()
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "bench-impersonator"}}
-	if _, err := cluster.AdminClient.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "bench-impersonator"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: kubetest.ProxyUser},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "bench-impersonator", Namespace: "default"}}}
-	if _, err := cluster.AdminClient.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	tr, err := cluster.AdminClient.CoreV1().ServiceAccounts("default").CreateToken(ctx, "bench-impersonator", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return tr.Status.Token
 }

@@ -100,6 +100,10 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 		t.Parallel()
 		testLongWatch(t, cluster, p, iss)
 	})
+	t.Run("no token reaches the log at --log-level=debug", func(t *testing.T) {
+		t.Parallel()
+		testLogsHoldNoSecrets(t, cluster, iss)
+	})
 	t.Run("token passthrough with a real service-account token", func(t *testing.T) {
 		t.Parallel()
 		testPassthrough(t, cluster, p, iss)
@@ -265,15 +269,9 @@ func testClientImpersonation(t *testing.T, p *runningProxy, iss *oidctest.Issuer
 
 func testPassthrough(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, iss *oidctest.Issuer) {
 	ctx := t.Context()
-	if _, err := cluster.AdminClient.CoreV1().ServiceAccounts("team-a").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ci"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := cluster.AdminClient.CoreV1().ServiceAccounts("team-a").CreateToken(ctx, "ci", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := serviceAccountToken(t, cluster, "team-a", "ci", "")
 	passthrough := startProxy(t, cluster.ProxyKubeconfig, append(oidcFlags(iss, "oidc:"), "--token-passthrough", "--upstream-qps=5", "--upstream-burst=5")...)
-	sa := passthrough.client(t, tr.Status.Token)
+	sa := passthrough.client(t, token)
 	review, err := sa.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("SelfSubjectReview with the service-account token: %v", err)
@@ -290,7 +288,7 @@ func testPassthrough(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, i
 	if _, err := alice.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("OIDC tokens still work with passthrough on: %v", err)
 	}
-	if code := status(t, p, http.Header{"Authorization": {"Bearer " + tr.Status.Token}}); code != http.StatusUnauthorized {
+	if code := status(t, p, http.Header{"Authorization": {"Bearer " + token}}); code != http.StatusUnauthorized {
 		t.Errorf("without --token-passthrough the service-account token got %d, want 401", code)
 	}
 }
