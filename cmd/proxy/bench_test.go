@@ -18,6 +18,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/test/kubetest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/poll"
 )
 
 // wrkResult is what one wrk round measured.
@@ -63,7 +64,7 @@ func BenchmarkLoadDirectVsProxy(b *testing.B) {
 	claims["groups"] = []string{"devs"}
 	token := iss.Sign(b, claims)
 	path := "/api/v1/namespaces/default/configmaps"
-	waitFor(b, 30*time.Second, func() bool { // kube-apiserver loads the issuer in the background
+	poll.Until(b, 30*time.Second, func() bool { // kube-apiserver loads the issuer in the background
 		return directStatus(b, cluster, apiserver+path, token) == http.StatusOK
 	})
 	direct := wrkTarget{url: apiserver + path, headers: []string{"Authorization: Bearer " + token}}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/test/kubetest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/poll"
 	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
@@ -53,14 +54,14 @@ func startProxy(t testing.TB, kubeconfig string, args ...string) *runningProxy {
 		}
 	})
 	p.URL, p.ProbeURL = p.waitServing(t)
-	waitFor(t, 30*time.Second, func() bool { return p.probe(t, "/readyz") == http.StatusOK })
+	poll.Until(t, 30*time.Second, func() bool { return p.probe(t, "/readyz") == http.StatusOK })
 	return p
 }
 
 func (p *runningProxy) waitServing(t testing.TB) (string, string) {
 	t.Helper()
 	var secure, probe string
-	waitFor(t, 30*time.Second, func() bool {
+	poll.Until(t, 30*time.Second, func() bool {
 		for line := range strings.Lines(p.Logs.String()) {
 			var m struct{ Msg, Secure, Probe string }
 			if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "serving" {
@@ -123,17 +124,6 @@ func (p *runningProxy) client(t *testing.T, token string) kubernetes.Interface {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // aliceToken is a token of alice in group devs from iss, with the tenant claim the proxies require.

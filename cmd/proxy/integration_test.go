@@ -24,6 +24,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/test/kubetest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/poll"
 )
 
 // setupTeams creates namespaces team-a and team-b; group oidc:devs may read pods and config
@@ -343,31 +344,19 @@ func testLongWatch(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, iss
 }
 
 func authConfig(iss1, iss2 *oidctest.Issuer, usernameExpr string) string {
-	indent := func(pem []byte) string { return strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", "\n        ") }
-	return `apiVersion: apiserver.config.k8s.io/v1
-kind: AuthenticationConfiguration
-jwt:
-- issuer:
-    url: ` + iss1.URL + `
-    audiences: [kubernetes]
-    certificateAuthority: |
-        ` + indent(iss1.CAPEM) + `
-  claimMappings:
+	return oidctest.AuthenticationConfiguration(
+		iss1.JWTAuthenticator([]string{"kubernetes"}, `  claimMappings:
     username:
-      expression: ` + usernameExpr + `
+      expression: `+usernameExpr+`
     groups:
       claim: groups
       prefix: "oidc:"
-- issuer:
-    url: ` + iss2.URL + `
-    audiences: [kubernetes]
-    certificateAuthority: |
-        ` + indent(iss2.CAPEM) + `
-  claimMappings:
+`),
+		iss2.JWTAuthenticator([]string{"kubernetes"}, `  claimMappings:
     username:
       claim: sub
       prefix: "second:"
-`
+`))
 }
 
 func whoami(t *testing.T, p *runningProxy, token string) string {
@@ -398,10 +387,10 @@ func testAuthenticationConfig(t *testing.T, cluster *kubetest.Cluster) {
 	}
 	check("at start", []string{"cel:alice", "second:bob"})
 	write("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: " + iss1.URL + "}\n")
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(p.Logs.String(), "authentication config is invalid") })
+	poll.Until(t, 10*time.Second, func() bool { return strings.Contains(p.Logs.String(), "authentication config is invalid") })
 	check("after a broken file", []string{"cel:alice", "second:bob"})
 	write(authConfig(iss1, iss2, `'"renamed:" + claims.sub'`))
-	waitFor(t, 40*time.Second, func() bool { return strings.Contains(p.Logs.String(), "authentication config reloaded") })
+	poll.Until(t, 40*time.Second, func() bool { return strings.Contains(p.Logs.String(), "authentication config reloaded") })
 	check("after a good file", []string{"renamed:alice", "second:bob"})
 }
 
@@ -420,7 +409,7 @@ func testCertificateRotation(t *testing.T, cluster *kubetest.Cluster, iss *oidct
 	p := startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "oidc:")...)
 	first := servingSerial(t, p)
 	second := p.CA.issue(t)
-	waitFor(t, 90*time.Second, func() bool { return servingSerial(t, p) == second })
+	poll.Until(t, 90*time.Second, func() bool { return servingSerial(t, p) == second })
 	if first == second {
 		t.Fatalf("test issued the same serial twice")
 	}

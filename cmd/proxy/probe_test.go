@@ -18,6 +18,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/poll"
 )
 
 // fakeAPIServer answers /readyz as told and everything else with an empty list. Stopping a
@@ -62,7 +63,7 @@ func TestReadinessFollowsTheAPIServer(t *testing.T) {
 		if up {
 			want = http.StatusOK
 		}
-		waitFor(t, 10*time.Second, func() bool { return p.probe(t, "/readyz") == want })
+		poll.Until(t, 10*time.Second, func() bool { return p.probe(t, "/readyz") == want })
 		got = append(got, p.probe(t, "/readyz"), p.probe(t, "/healthz"))
 	}
 	want := []int{503, 200, 200, 200, 503, 200}

@@ -20,6 +20,7 @@ import (
 	"github.com/aksoidc/aksoidc/pkg/proxy"
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/poll"
 	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
@@ -93,7 +94,7 @@ func newTestProxy(t *testing.T, up *recordingUpstream, o proxyOptions) *testProx
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return a.Ready(t.Context()) == nil })
+	poll.Until(t, 20*time.Second, func() bool { return a.Ready(t.Context()) == nil })
 	logs := &syncbuf.Buffer{}
 	stop := make(chan struct{})
 	h, err := proxy.NewHandler(proxy.Config{
@@ -134,17 +135,6 @@ func (p *testProxy) do(t *testing.T, path string, header http.Header) (int, map[
 	var body map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestClientImpersonationIsRefused(t *testing.T) {
@@ -260,7 +250,7 @@ func TestLogsCarryTheRequestButNeverTheToken(t *testing.T) {
 	bad := p.Issuer.SignMode(t, oidctest.HS256WithPublicKey, p.Issuer.Claims("alice", "kubernetes", time.Hour))
 	p.do(t, "/api/v1/pods", http.Header{"Authorization": {"Bearer " + bad}})
 	// The line is written once the handler returns, which may be after the client has the answer.
-	waitFor(t, func() bool { return strings.Count(p.Logs.String(), `"msg":"request"`) == 2 })
+	poll.Until(t, 20*time.Second, func() bool { return strings.Count(p.Logs.String(), `"msg":"request"`) == 2 })
 	logs := p.Logs.String()
 	for _, tok := range []string{token, bad} {
 		for _, part := range strings.Split(tok, ".") {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/poll"
 	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
@@ -237,24 +238,12 @@ func writeFile(t *testing.T, path, data string) {
 }
 
 func fileConfig(iss1, iss2 *oidctest.Issuer, usernameExpr string) string {
-	indent := func(pem []byte) string { return strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", "\n        ") }
-	return `apiVersion: apiserver.config.k8s.io/v1
-kind: AuthenticationConfiguration
-jwt:
-- issuer:
-    url: ` + iss1.URL + `
-    audiences: [kubernetes]
-    certificateAuthority: |
-        ` + indent(iss1.CAPEM) + `
-  claimMappings:
+	return oidctest.AuthenticationConfiguration(
+		iss1.JWTAuthenticator([]string{"kubernetes"}, `  claimMappings:
     username:
-      expression: ` + usernameExpr + `
-- issuer:
-    url: ` + iss2.URL + `
-    audiences: [other-cluster, kubernetes]
-    audienceMatchPolicy: MatchAny
-    certificateAuthority: |
-        ` + indent(iss2.CAPEM) + `
+      expression: `+usernameExpr+`
+`),
+		iss2.JWTAuthenticator([]string{"other-cluster", "kubernetes"}, `    audienceMatchPolicy: MatchAny
   claimMappings:
     username:
       claim: sub
@@ -262,7 +251,7 @@ jwt:
   claimValidationRules:
   - expression: 'claims.tenant == "t1"'
     message: wrong tenant
-`
+`))
 }
 
 func TestAuthenticationConfigFileAndReload(t *testing.T) {
@@ -302,7 +291,7 @@ func TestAuthenticationConfigFileAndReload(t *testing.T) {
 	})
 
 	writeFile(t, path, "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: http://insecure}\n")
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "authentication config is invalid") })
+	poll.Until(t, 20*time.Second, func() bool { return strings.Contains(logs.String(), "authentication config is invalid") })
 	check("after a broken file", []result{
 		{User: "first:u1", Groups: nil},
 		{User: "second:bob", Groups: nil},
@@ -310,23 +299,12 @@ func TestAuthenticationConfigFileAndReload(t *testing.T) {
 	})
 
 	writeFile(t, path, fileConfig(iss1, iss2, `'"renamed:" + claims.sub'`))
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "authentication config reloaded") })
+	poll.Until(t, 20*time.Second, func() bool { return strings.Contains(logs.String(), "authentication config reloaded") })
 	check("after a good file", []result{
 		{User: "renamed:u1", Groups: nil},
 		{User: "second:bob", Groups: nil},
 		{Reason: authn.ReasonInvalidToken},
 	})
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestConfigErrorsNameTheSource(t *testing.T) {
