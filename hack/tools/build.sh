@@ -197,8 +197,16 @@ build_family() {
 		[[ -x $TMP/$b ]] || die "building $family did not produce $b"
 	done
 	chmod 0755 "$TMP"
-	# Another build may have won the race; its result is as good as ours.
-	mv -T "$TMP" "$dest" 2>/dev/null || has_binaries "$dest" || die "cannot move $TMP to $dest"
+	# Another build may have won the race; its result is as good as ours. A dir
+	# that still lacks a binary is an older build of this version, from before the
+	# family grew one: ours replaces it.
+	if ! mv -T "$TMP" "$dest" 2>/dev/null && ! has_binaries "$dest"; then
+		local old
+		old=$(mktemp -d "$CACHE_ROOT/.old-$family-XXXXXX")
+		mv -T "$dest" "$old/dir" || die "cannot move $dest aside"
+		mv -T "$TMP" "$dest" || die "cannot move $TMP to $dest"
+		rm -rf "$old"
+	fi
 	rm -rf "$TMP"
 	TMP=
 	echo "built $family in $((SECONDS - start))s: $dest"
