@@ -105,6 +105,10 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 		t.Parallel()
 		testLogsHoldNoSecrets(t, cluster, iss)
 	})
+	t.Run("300 watches at once all deliver", func(t *testing.T) {
+		t.Parallel()
+		testManyWatches(t, cluster, iss)
+	})
 	t.Run("token passthrough with a real service-account token", func(t *testing.T) {
 		t.Parallel()
 		testPassthrough(t, cluster, p, iss)
