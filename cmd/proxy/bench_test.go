@@ -59,7 +59,13 @@ func BenchmarkLoadDirectVsProxy(b *testing.B) {
 	flags := oidcFlags(iss, "oidc:")
 	flags = flags[:len(flags)-1]                            // no required claim: the API server does not require one either
 	flags = append(flags, "--readiness-check-interval=10s") // the default, not the tests' 100ms
-	p := startProxy(b, writeKubeconfig(b, apiserver, cluster.Admin.CAData, impersonating), flags...).URL
+	// Every log line costs a write(2), as it does to a container's stderr.
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = devNull.Close() })
+	p := startProxyLogging(b, devNull, writeKubeconfig(b, apiserver, cluster.Admin.CAData, impersonating), flags...).URL
 	claims := iss.Claims("alice", "kubernetes", time.Hour)
 	claims["groups"] = []string{"devs"}
 	token := iss.Sign(b, claims)

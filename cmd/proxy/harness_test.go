@@ -37,6 +37,12 @@ type runningProxy struct {
 // waits until /readyz says ready.
 func startProxy(t testing.TB, kubeconfig string, args ...string) *runningProxy {
 	t.Helper()
+	return startProxyLogging(t, nil, kubeconfig, args...)
+}
+
+// startProxyLogging is startProxy that also writes the proxy's log to logCopy, unless nil.
+func startProxyLogging(t testing.TB, logCopy io.Writer, kubeconfig string, args ...string) *runningProxy {
+	t.Helper()
 	ca := newTestCA(t)
 	ca.issue(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -44,7 +50,11 @@ func startProxy(t testing.TB, kubeconfig string, args ...string) *runningProxy {
 	all := append([]string{"aksoidc-proxy",
 		"--kubeconfig=" + kubeconfig, "--readiness-check-interval=100ms", "--tls-cert-file=" + ca.Cert, "--tls-private-key-file=" + ca.Key,
 		"--bind-address=127.0.0.1", "--secure-port=0", "--probe-port=0", "--shutdown-grace=10s"}, args...)
-	go func() { p.Exit <- runWith(ctx, all, "test", io.Discard, p.Logs) }()
+	var stderr io.Writer = p.Logs
+	if logCopy != nil {
+		stderr = io.MultiWriter(p.Logs, logCopy)
+	}
+	go func() { p.Exit <- runWith(ctx, all, "test", io.Discard, stderr) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
