@@ -19,6 +19,7 @@ import (
 	"github.com/aksoidc/aksoidc/test/kubetest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/aksoidc/aksoidc/test/poll"
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
 // wrkResult is what one wrk round measured.
@@ -226,7 +227,7 @@ func sum(rounds []wrkResult) wrkResult {
 func directStatus(b *testing.B, cluster *kubetest.Cluster, url, token string) int {
 	req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(b, cluster.Admin.CAData)}}).Do(req)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(b, cluster.Admin.CAData)}}).Do(req)
 	if err != nil {
 		return 0
 	}

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -147,26 +145,17 @@ func aliceToken(t *testing.T, iss *oidctest.Issuer, mutate func(map[string]any))
 	return iss.Sign(t, c)
 }
 
-// serviceAccountToken creates a service account, binds it to clusterRole unless that is "",
-// and returns a token for it from the API server's TokenRequest.
+// serviceAccountToken returns a token for a new service account, bound to clusterRole unless
+// that is "".
 func serviceAccountToken(t testing.TB, cluster *kubetest.Cluster, namespace, name, clusterRole string) string {
 	t.Helper()
-	ctx := t.Context()
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := cluster.AdminClient.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	if clusterRole != "" {
 		binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: namespace + "-" + name},
 			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: clusterRole},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: namespace}}}
-		if _, err := cluster.AdminClient.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		if _, err := cluster.AdminClient.RbacV1().ClusterRoleBindings().Create(t.Context(), binding, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tr, err := cluster.AdminClient.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Status.Token
+	return kubetest.ServiceAccountToken(t, cluster.AdminClient, namespace, name)
 }

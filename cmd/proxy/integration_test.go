@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net/http"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/aksoidc/aksoidc/test/kubetest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/aksoidc/aksoidc/test/poll"
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
 // setupTeams creates namespaces team-a and team-b; group oidc:devs may read pods and config
@@ -193,7 +193,7 @@ func status(t *testing.T, p *runningProxy, header http.Header) int {
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(t, p.CA.PEM)}}).Do(req)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, p.CA.PEM)}}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,15 +298,6 @@ func testPassthrough(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, i
 	}
 }
 
-func tlsConfig(t testing.TB, caPEM []byte) *tls.Config {
-	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("no CA certificate")
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-}
-
 func testLongWatch(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, iss *oidctest.Issuer) {
 	ctx := t.Context()
 	cms := cluster.AdminClient.CoreV1().ConfigMaps("team-a")
@@ -400,7 +391,7 @@ func testAuthenticationConfig(t *testing.T, cluster *kubetest.Cluster) {
 
 func servingSerial(t *testing.T, p *runningProxy) int64 {
 	t.Helper()
-	dialer := &tls.Dialer{Config: tlsConfig(t, p.CA.PEM)}
+	dialer := &tls.Dialer{Config: testpki.ClientConfig(t, p.CA.PEM)}
 	conn, err := dialer.DialContext(t.Context(), "tcp", strings.TrimPrefix(p.URL, "https://"))
 	if err != nil {
 		t.Fatal(err)
@@ -430,7 +421,7 @@ func testShutdown(t *testing.T, cluster *kubetest.Cluster, iss *oidctest.Issuer)
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+"/api/v1/namespaces/team-a/configmaps?watch=true", nil)
 	req.Header.Set("Authorization", "Bearer "+aliceToken(t, iss, nil))
-	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(t, p.CA.PEM)}}).Do(req)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, p.CA.PEM)}}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/aksoidc/aksoidc/test/poll"
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
 // fakeAPIServer answers /readyz as told and everything else with an empty list. Stopping a
@@ -86,7 +87,7 @@ func TestMetrics(t *testing.T) {
 
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+"/api/v1/pods?watch=true", nil)
 	req.Header.Set("Authorization", alice)
-	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(t, p.CA.PEM)}}).Do(req)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, p.CA.PEM)}}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +129,9 @@ func TestServesHTTP2AndRefusesOldTLS(t *testing.T) {
 		_ = resp.Body.Close()
 		return resp.Proto
 	}
-	old := tlsConfig(t, p.CA.PEM)
+	old := testpki.ClientConfig(t, p.CA.PEM)
 	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
-	got := []string{protocol(tlsConfig(t, p.CA.PEM)), protocol(old)}
+	got := []string{protocol(testpki.ClientConfig(t, p.CA.PEM)), protocol(old)}
 	if diff := cmp.Diff([]string{"HTTP/2.0", "error"}, got); diff != "" {
 		t.Errorf("TLS 1.2+ client, TLS 1.1 client (-want +got):\n%s", diff)
 	}
@@ -143,7 +144,7 @@ func TestDiscoveryDocumentNeedsNoToken(t *testing.T) {
 	p := startProxy(t, fakeAPIServer(t, &healthy), append(oidcFlags(iss, "oidc:"),
 		"--discovery-extra-scopes=groups,email", "--discovery-ca-file="+iss.CAFile)...)
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+wellknown.Path, nil)
-	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(t, p.CA.PEM)}}).Do(req)
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, p.CA.PEM)}}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

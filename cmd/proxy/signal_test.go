@@ -16,6 +16,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/aksoidc/aksoidc/test/poll"
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
 // TestSIGTERMEndsAWatchCleanly runs the built binary, so that main's signal handling is what
@@ -46,7 +47,7 @@ func TestSIGTERMEndsAWatchCleanly(t *testing.T) {
 
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/api/v1/pods?watch=true", nil)
 	req.Header.Set("Authorization", "Bearer "+aliceToken(t, iss, nil))
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig(t, ca.PEM)}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, ca.PEM)}}
 	poll.Until(t, 20*time.Second, func() bool { // until the issuer's keys have loaded
 		r, err := client.Do(req.Clone(req.Context()))
 		if err != nil {

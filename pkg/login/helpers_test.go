@@ -2,8 +2,6 @@ package login_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -15,6 +13,7 @@ import (
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/aksoidc/aksoidc/test/syncbuf"
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
 // httpBrowser plays the user's browser: it follows the login redirects. The
@@ -40,11 +39,7 @@ func (b httpBrowser) Open(ctx context.Context, url string) error {
 
 func trustingClient(t *testing.T, caPEM []byte) *http.Client {
 	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("no CA certificate")
-	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, caPEM)}}
 }
 
 type fixture struct {

@@ -2,16 +2,8 @@ package chart
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -27,16 +19,15 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/aksoidc/aksoidc/test/kubetest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/testpki"
 	"github.com/aksoidc/aksoidc/test/tooldir"
 )
 
@@ -114,7 +105,7 @@ func TestChartRunsTheProxy(t *testing.T) {
 			name:   "token passthrough",
 			values: map[string]any{"oidc": oidcFlags, "tokenPassthrough": map[string]any{"enabled": true}},
 			token: func(t *testing.T, c *cluster, ns string) string {
-				return c.serviceAccountToken(t, ns, "ci")
+				return kubetest.ServiceAccountToken(t, c.kube, ns, "ci")
 			},
 			want: func(ns string) authnv1.UserInfo {
 				return authnv1.UserInfo{
@@ -251,10 +242,11 @@ func (c *cluster) runChartProxy(t *testing.T, bin, ns string, values map[string]
 
 // layOutVolumes writes what the pod would see at each volume mount: the
 // rendered ConfigMap's files and a serving certificate for the TLS Secret.
-// It returns the certificate's PEM.
+// It returns the PEM of the CA that signed the certificate.
 func (c *cluster) layOutVolumes(t *testing.T, root string, objs []*unstructured.Unstructured, pod corev1.PodSpec) []byte {
 	t.Helper()
-	certPEM, keyPEM := servingCert(t)
+	ca := testpki.NewCA(t, "chart test CA")
+	pair := ca.Issue(t, "aksoidc-proxy")
 	volumes := map[string]corev1.Volume{}
 	for _, v := range pod.Volumes {
 		volumes[v.Name] = v
@@ -270,7 +262,7 @@ func (c *cluster) layOutVolumes(t *testing.T, root string, objs []*unstructured.
 				files[k] = []byte(d)
 			}
 		case v.Secret != nil:
-			files = map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM}
+			files = map[string][]byte{"tls.crt": pair.CertPEM, "tls.key": pair.KeyPEM}
 		default:
 			t.Fatalf("volume %s: the test knows only ConfigMap and Secret volumes", m.Name)
 		}
@@ -283,30 +275,14 @@ func (c *cluster) layOutVolumes(t *testing.T, root string, objs []*unstructured.
 			}
 		}
 	}
-	return certPEM
-}
-
-// serviceAccountToken returns a token of service account ns/sa, creating
-// the account when it does not exist.
-func (c *cluster) serviceAccountToken(t *testing.T, ns, sa string) string {
-	t.Helper()
-	obj := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}
-	if _, err := c.kube.CoreV1().ServiceAccounts(ns).Create(t.Context(), obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("create service account %s/%s: %v", ns, sa, err)
-	}
-	req := &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
-	tok, err := c.kube.CoreV1().ServiceAccounts(ns).CreateToken(t.Context(), sa, req, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("token for service account %s/%s: %v", ns, sa, err)
-	}
-	return tok.Status.Token
+	return ca.PEM
 }
 
 // serviceAccountKubeconfig returns a kubeconfig holding a token of the
 // chart's ServiceAccount, as the pod's mounted token would be.
 func (c *cluster) serviceAccountKubeconfig(t *testing.T, ns, sa string) string {
 	t.Helper()
-	token := c.serviceAccountToken(t, ns, sa)
+	token := kubetest.ServiceAccountToken(t, c.kube, ns, sa)
 	cfg := clientcmdapi.NewConfig()
 	// As in a pod's in-cluster config, the server has no trailing slash
 	// (envtest's has one; the proxy's upstream /readyz check would then ask
@@ -405,39 +381,7 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-// servingCert returns a self-signed certificate for 127.0.0.1 and its key.
-func servingCert(t *testing.T) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "aksoidc-proxy"},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-}
-
 func tlsClient(t *testing.T, caPEM []byte) *http.Client {
 	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("bad serving certificate")
-	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, caPEM)}}
 }

@@ -105,12 +105,9 @@ func Start(t testing.TB, opts Options) *Server {
 		transport:  http.DefaultTransport,
 	}
 	if opts.TLS {
-		files, err := writePKI(dir)
-		if err != nil {
-			t.Fatalf("dex serving certificate: %v", err)
-		}
+		files := writePKI(t, dir)
 		s.IssuerURL, s.CAFile, s.CAPEM, s.serving = "https://"+addr+"/dex", files.caFile, files.caPEM, files
-		s.transport = trustingTransport(files.caPEM)
+		s.transport = trustingTransport(t, files.caPEM)
 	}
 	if err := s.writeConfig(opts); err != nil {
 		t.Fatal(err)

@@ -5,26 +5,24 @@ package oidctest
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
 // Issuer is a running test OIDC issuer.
@@ -56,20 +54,20 @@ const (
 // New starts an issuer and closes it with t.Cleanup.
 func New(t testing.TB) *Issuer {
 	t.Helper()
-	caPEM, serverCert := newCertificates(t)
+	ca := testpki.NewCA(t, "oidctest CA")
 	i := &Issuer{
-		CAPEM:      caPEM,
+		CAPEM:      ca.PEM,
 		Mux:        http.NewServeMux(),
 		Key:        newRSAKey(t),
 		unknownKey: newRSAKey(t),
 	}
 	srv := httptest.NewUnstartedServer(i.Mux)
-	srv.TLS = serverTLSConfig(serverCert)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "127.0.0.1").TLSCertificate(t)}, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	i.URL = srv.URL
 	i.CAFile = filepath.Join(t.TempDir(), "issuer-ca.pem")
-	if err := os.WriteFile(i.CAFile, caPEM, 0o600); err != nil {
+	if err := os.WriteFile(i.CAFile, ca.PEM, 0o600); err != nil {
 		t.Fatalf("write issuer CA file: %v", err)
 	}
 	i.Mux.HandleFunc("GET /.well-known/openid-configuration", i.serveDiscovery)
@@ -196,49 +194,3 @@ func encodeSegment(t testing.TB, v any) string {
 }
 
 func b64(data []byte) string { return base64.RawURLEncoding.EncodeToString(data) }
-
-// newCertificates returns a fresh CA (PEM) and a server certificate it signed for 127.0.0.1 and ::1.
-func newCertificates(t testing.TB) ([]byte, tls.Certificate) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate CA key: %v", err)
-	}
-	now := time.Now()
-	caTemplate := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "oidctest CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("create CA certificate: %v", err)
-	}
-	serverKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate server key: %v", err)
-	}
-	serverTemplate := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	serverDER, err := x509.CreateCertificate(rand.Reader, serverTemplate, caTemplate, &serverKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatalf("create server certificate: %v", err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	return caPEM, tls.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}
-}
-
-func serverTLSConfig(cert tls.Certificate) *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-}

@@ -2,8 +2,6 @@ package oidctest_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 	"testing"
 	"time"
@@ -12,15 +10,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
 func verifier(t *testing.T, iss *oidctest.Issuer, clientID string) *oidc.IDTokenVerifier {
 	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(iss.CAPEM) {
-		t.Fatal("CAPEM holds no certificate")
-	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, iss.CAPEM)}}
 	ctx := oidc.ClientContext(t.Context(), client)
 	provider, err := oidc.NewProvider(ctx, iss.URL)
 	if err != nil {
@@ -63,9 +58,7 @@ func TestIssuerTokensAreVerifiedByGoOIDC(t *testing.T) {
 
 func TestIssuerDiscovery(t *testing.T) {
 	iss := oidctest.New(t)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(iss.CAPEM)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, iss.CAPEM)}}
 	provider, err := oidc.NewProvider(oidc.ClientContext(t.Context(), client), iss.URL)
 	if err != nil {
 		t.Fatalf("discover: %v", err)
