@@ -35,8 +35,9 @@ type getTokenOptions struct {
 	caData          string
 	insecure        bool
 
-	// Filled by complete.
+	// Filled by validate (caPEM) and complete (exec).
 	caPEM []byte
+	exec  execInfo
 }
 
 func (o *getTokenOptions) addFlags(fs *pflag.FlagSet) {
@@ -126,8 +127,8 @@ func hasCertificate(b []byte) bool {
 
 func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) {
 	o.cacheOptions.complete(s)
-	info, err := parseExecInfo(s.getenv(execInfoEnv))
-	if err != nil {
+	var err error
+	if o.exec, err = parseExecInfo(s.getenv(execInfoEnv)); err != nil {
 		return login.Config{}, login.Deps{}, err
 	}
 	cfg := login.Config{
@@ -135,7 +136,7 @@ func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) 
 		Scopes: o.scopes(), ExtraParams: o.params, GrantType: login.GrantType(o.grantType),
 		UseAccessToken: o.useAccessToken, MinValidity: o.minValidity, ForceRefresh: o.forceRefresh,
 		LoginTimeout: o.loginTimeout, FailedLoginCooldown: failedLoginCooldown, ListenAddresses: o.listenAddresses, RedirectURL: o.redirectURL,
-		Browser: o.browser(s), Interactive: info.interactive,
+		Browser: o.browser(s), Interactive: o.exec.interactive,
 		TLS:   login.TLSConfig{CAData: o.caPEM, InsecureSkipVerify: o.insecure},
 		Stdin: s.in, Stderr: s.err, Log: o.log,
 	}
@@ -177,12 +178,11 @@ func newGetTokenCommand(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			info, _ := parseExecInfo(s.getenv(execInfoEnv)) // validated in complete
 			tok, err := login.GetToken(cmd.Context(), cfg, deps)
 			if err != nil {
 				return explainNotInteractive(err)
 			}
-			return writeExecCredential(s.out, info.apiVersion, tok)
+			return writeExecCredential(s.out, o.exec.apiVersion, tok)
 		},
 	}
 	o.addFlags(cmd.Flags())
