@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,12 +24,11 @@ type Identity struct {
 // Review asks server who token belongs to, with a SelfSubjectReview: the
 // answer shows the identity after the proxy's claim mappings and prefixes.
 func Review(ctx context.Context, server string, caPEM []byte, token string) (Identity, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if len(caPEM) > 0 {
-		tc.RootCAs = x509.NewCertPool()
-		tc.RootCAs.AppendCertsFromPEM(caPEM)
+	pool, err := rootPool(caPEM)
+	if err != nil {
+		return Identity{}, err
 	}
-	tr := &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, Proxy: http.ProxyFromEnvironment}
 	defer tr.CloseIdleConnections()
 	url := strings.TrimSuffix(server, "/") + "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 	body := []byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`)
