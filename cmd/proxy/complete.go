@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ type completed struct {
 	configData []byte
 	upstream   *rest.Config
 	discovery  http.Handler
+	trusted    []netip.Prefix
 	secureAddr string
 	probeAddr  string
 }
@@ -31,6 +33,9 @@ func (o *options) complete() (*completed, error) {
 		probeAddr:  net.JoinHostPort(o.bindAddress, strconv.Itoa(o.probePort)),
 	}
 	var err error
+	if c.trusted, err = parsePrefixes(o.trustedProxyCIDRs); err != nil {
+		return nil, err
+	}
 	if o.authenticationConfig != "" {
 		c.source, c.configData, err = authn.LoadFile(o.authenticationConfig)
 	} else {

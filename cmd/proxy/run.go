@@ -100,10 +100,9 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 		return err
 	}
 	go a.Run(life)
-	trusted, _ := parsePrefixes(o.trustedProxyCIDRs) // validated
 	handler, err := proxy.NewHandler(proxy.Config{
 		Authenticator: a, Upstream: c.upstream, RequestTimeout: o.requestTimeout,
-		TrustedProxies: trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(), Discovery: c.discovery,
+		TrustedProxies: c.trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(), Discovery: c.discovery,
 	})
 	if err != nil {
 		return err
