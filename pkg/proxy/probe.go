@@ -42,8 +42,7 @@ func (r *readiness) run(ctx context.Context, check func(context.Context) error, 
 		last = err
 		select {
 		case <-ctx.Done():
-			r.stopping.Store(true)
-			return
+			return // Serve has marked the proxy as stopping
 		case <-ticker.C:
 		}
 	}
