@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -26,14 +25,30 @@ type Document struct {
 	CertificateAuthorityData []byte `json:"certificateAuthorityData,omitempty"`
 }
 
-// Validate reports what a client cannot work with.
+// Validate reports, all at once, every field a client must not use. The
+// document may come from a server the user only trusted on first use, and its
+// values end up in the user's kubeconfig and in the arguments of every
+// get-token call, so each field is held to the narrowest form it may take.
 func (d Document) Validate() error {
 	var errs []string
-	if u, err := url.Parse(d.IssuerURL); err != nil || u.Scheme == "" || u.Host == "" {
-		errs = append(errs, fmt.Sprintf("issuerURL %q is not an absolute URL", d.IssuerURL))
+	if err := validateIssuerURL(d.IssuerURL); err != nil {
+		errs = append(errs, err.Error())
 	}
-	if d.ClientID == "" {
-		errs = append(errs, "clientID is empty")
+	if err := validateToken(d.ClientID); err != nil {
+		errs = append(errs, "clientID "+err.Error())
+	}
+	if len(d.ExtraScopes) > MaxExtraScopes {
+		errs = append(errs, fmt.Sprintf("extraScopes: %d scopes, more than %d", len(d.ExtraScopes), MaxExtraScopes))
+	}
+	for i, sc := range d.ExtraScopes {
+		if err := validateToken(sc); err != nil {
+			errs = append(errs, fmt.Sprintf("extraScopes[%d] %s", i, err))
+		}
+	}
+	if len(d.CertificateAuthorityData) > 0 {
+		if err := validateCertificates(d.CertificateAuthorityData); err != nil {
+			errs = append(errs, "certificateAuthorityData: "+err.Error())
+		}
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))

@@ -6,12 +6,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/aksoidc/aksoidc/test/testpki"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestHandlerServesTheDocument(t *testing.T) {
 	want := Document{IssuerURL: "https://dex.example/dex", ClientID: "kubectl", ExtraScopes: []string{"groups"},
-		CertificateAuthorityData: []byte("-----BEGIN CERTIFICATE-----\n")}
+		CertificateAuthorityData: testpki.NewCA(t, "proxy CA").PEM}
 	h, err := Handler(want)
 	if err != nil {
 		t.Fatal(err)
@@ -32,9 +33,11 @@ func TestHandlerServesTheDocument(t *testing.T) {
 	}
 }
 
-func TestHandlerRefusesAnIncompleteDocument(t *testing.T) {
-	_, err := Handler(Document{IssuerURL: "dex"})
-	want := "discovery document: issuerURL \"dex\" is not an absolute URL; clientID is empty"
+// The proxy builds its Handler at start: a document a client would refuse
+// must stop the proxy there, not every user's setup later.
+func TestHandlerRefusesADocumentClientsWouldRefuse(t *testing.T) {
+	_, err := Handler(Document{IssuerURL: "dex", ClientID: "-kubectl"})
+	want := `discovery document: issuerURL "dex": not an absolute https URL; clientID "-kubectl": must not start with '-'`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %q", err, want)
 	}
