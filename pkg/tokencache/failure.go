@@ -13,6 +13,7 @@ import (
 // FailureMarks remember, per key, when the last login failed. A background
 // caller (an IDE or dashboard polling kubectl without a terminal) would
 // otherwise open a browser tab on every poll while nobody is at the screen.
+// They use Dir only when CheckDir accepts it; an empty Dir remembers nothing.
 type FailureMarks struct {
 	Dir string
 }
@@ -24,7 +25,13 @@ func (m FailureMarks) path(id string) string {
 // Last returns when and why the last login for id failed; ok is false when
 // none is recorded or the record is unreadable.
 func (m FailureMarks) Last(id string) (at time.Time, reason string, ok bool) {
-	b, err := os.ReadFile(m.path(id))
+	if m.Dir == "" {
+		return time.Time{}, "", false
+	}
+	if exists, err := useDir(m.Dir, false); err != nil || !exists {
+		return time.Time{}, "", false
+	}
+	b, err := readFile(m.path(id))
 	if err != nil {
 		return time.Time{}, "", false
 	}
@@ -35,11 +42,14 @@ func (m FailureMarks) Last(id string) (at time.Time, reason string, ok bool) {
 
 // Record notes a failed login. The reason must not hold secrets.
 func (m FailureMarks) Record(id string, at time.Time, reason string) error {
-	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
-		return fmt.Errorf("create token cache dir: %w", err)
+	if m.Dir == "" {
+		return nil
+	}
+	if _, err := useDir(m.Dir, true); err != nil {
+		return err
 	}
 	line := at.UTC().Format(time.RFC3339) + " " + strings.ReplaceAll(reason, "\n", " ")
-	if err := os.WriteFile(m.path(id), []byte(line), 0o600); err != nil {
+	if err := replaceFile(m.Dir, id+".failed", []byte(line)); err != nil {
 		return fmt.Errorf("record failed login: %w", err)
 	}
 	return nil
@@ -47,6 +57,12 @@ func (m FailureMarks) Record(id string, at time.Time, reason string) error {
 
 // Clear forgets a failed login once a login succeeds.
 func (m FailureMarks) Clear(id string) error {
+	if m.Dir == "" {
+		return nil
+	}
+	if exists, err := useDir(m.Dir, false); err != nil || !exists {
+		return err
+	}
 	err := os.Remove(m.path(id))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("clear failed login: %w", err)

@@ -9,7 +9,8 @@ import (
 	"strings"
 )
 
-// FileStore keeps one 0600 JSON file per key in a 0700 directory.
+// FileStore keeps one 0600 JSON file per key in a 0700 directory. It uses Dir
+// only when CheckDir accepts it; an empty Dir keeps nothing.
 type FileStore struct {
 	Dir string
 }
@@ -20,7 +21,13 @@ func (s FileStore) path(id string) string {
 
 // Load reads the entry for id.
 func (s FileStore) Load(id string) (Entry, error) {
-	b, err := os.ReadFile(s.path(id))
+	if s.Dir == "" {
+		return Entry{}, ErrNotFound
+	}
+	if exists, err := useDir(s.Dir, false); err != nil || !exists {
+		return Entry{}, notFoundOr(err)
+	}
+	b, err := readFile(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Entry{}, ErrNotFound
 	}
@@ -34,40 +41,37 @@ func (s FileStore) Load(id string) (Entry, error) {
 	return e, nil
 }
 
+func notFoundOr(err error) error {
+	if err == nil {
+		return ErrNotFound
+	}
+	return err
+}
+
 // Save writes the entry to a temporary file and renames it into place, so a
 // reader sees the old entry or the new one, never half of one.
 func (s FileStore) Save(id string, e Entry) error {
+	if s.Dir == "" {
+		return nil
+	}
 	b, err := encode(e)
 	if err != nil {
 		return fmt.Errorf("encode token cache entry: %w", err)
 	}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("create token cache dir: %w", err)
+	if _, err := useDir(s.Dir, true); err != nil {
+		return err
 	}
-	tmp, err := os.CreateTemp(s.Dir, id+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create token cache file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after a successful rename
-	if _, err := tmp.Write(b); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), s.path(id)); err != nil {
-		return fmt.Errorf("replace %s: %w", s.path(id), err)
-	}
-	return nil
+	return replaceFile(s.Dir, id+".json", b)
 }
 
 // Delete removes the entry for id; a missing entry is not an error.
 func (s FileStore) Delete(id string) error {
+	if s.Dir == "" {
+		return nil
+	}
+	if exists, err := useDir(s.Dir, false); err != nil || !exists {
+		return err
+	}
 	err := os.Remove(s.path(id))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove token cache file: %w", err)
@@ -77,10 +81,13 @@ func (s FileStore) Delete(id string) error {
 
 // DeleteAll removes every entry in the directory and keeps the lock files.
 func (s FileStore) DeleteAll() error {
-	entries, err := os.ReadDir(s.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	if s.Dir == "" {
 		return nil
 	}
+	if exists, err := useDir(s.Dir, false); err != nil || !exists {
+		return err
+	}
+	entries, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return fmt.Errorf("read token cache dir: %w", err)
 	}
