@@ -41,7 +41,10 @@ func (o *cacheOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.useAccessToken, "use-access-token", false, "hand kubectl the access token instead of the ID token")
 	fs.StringArrayVar(&o.extraParams, "auth-request-extra-param", nil, "key=value added to the authorization request (repeatable)")
 	fs.StringVar(&o.storage, "token-cache-storage", "keyring", "where tokens are kept: keyring (falls back to file), file or none")
-	fs.StringVar(&o.cacheDir, "token-cache-dir", defaultCacheDir(), "directory of the file cache and the lock files")
+	fs.StringVar(&o.cacheDir, "token-cache-dir", defaultCacheDir(),
+		"directory of the file cache and the lock files; it must be yours and writable by nobody else, or it is not used. "+
+			"Unset: $XDG_CACHE_HOME/kubectl-aksoidc, else ~/.kube/cache/aksoidc, else the OS user cache dir, "+
+			"else <temp dir>/kubectl-aksoidc-<uid>")
 	fs.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity on stderr (1: decisions, 6: HTTP requests)")
 }
 
@@ -52,7 +55,12 @@ func defaultCacheDir() string {
 	if home, err := os.UserHomeDir(); err == nil {
 		return filepath.Join(home, ".kube", "cache", "aksoidc")
 	}
-	return filepath.Join(os.TempDir(), "kubectl-aksoidc")
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "kubectl-aksoidc")
+	}
+	// Every user shares the temp dir: the uid keeps their caches apart, and
+	// one another user made first under this name is refused (complete).
+	return filepath.Join(os.TempDir(), fmt.Sprintf("kubectl-aksoidc-%d", os.Geteuid()))
 }
 
 // validate reports every problem at once.
@@ -112,6 +120,19 @@ func (o *cacheOptions) complete(s streams) {
 		o.params[k] = v
 	}
 	o.log = login.Logger{W: s.err, Verbosity: o.verbosity}
+	o.refuseUnsafeCacheDir(s)
+}
+
+// refuseUnsafeCacheDir gives up the cache dir when it belongs to another user
+// or others may write to it: its entries, locks and failure marks are never
+// read or written, yet a cache problem must not fail a login, so the login
+// goes on (keyring only, or nothing kept) after one warning. tokencache takes
+// an empty dir to mean no dir.
+func (o *cacheOptions) refuseUnsafeCacheDir(s streams) {
+	if err := tokencache.CheckDir(o.cacheDir); err != nil {
+		_, _ = fmt.Fprintf(s.err, "warning: %v: it is not used; fix it or choose another --token-cache-dir\n", err)
+		o.cacheDir = ""
+	}
 }
 
 // scopes is the complete scope list: refresh tokens need offline_access.
@@ -146,6 +167,10 @@ func (o *cacheOptions) store() tokencache.Store {
 		Primary:   tokencache.KeyringStore{Service: tokencache.KeyringService},
 		Secondary: file,
 		Notify: func(err error) {
+			if o.cacheDir == "" {
+				o.log.Printf(1, "the OS keyring is unavailable (%v); tokens are not kept", err)
+				return
+			}
 			o.log.Printf(1, "the OS keyring is unavailable (%v); keeping tokens in %s", err, o.cacheDir)
 		},
 	}
