@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +26,9 @@ func runWith(ctx context.Context, args []string, version string, s streams) int 
 	root := newRootCommand(version, s)
 	root.SetArgs(args[1:])
 	if err := root.ExecuteContext(ctx); err != nil {
-		_, _ = fmt.Fprintf(s.err, "kubectl-aksoidc: %v\n", err)
+		// An error may quote a server or the identity provider anywhere in
+		// its chain; escaped, it is one line that cannot drive the terminal.
+		_, _ = fmt.Fprintf(s.err, "kubectl-aksoidc: %s\n", login.EscapeControl(err.Error()))
 		return 1
 	}
 	return 0

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/spf13/cobra"
 )
@@ -77,7 +78,10 @@ func printIdentity(w io.Writer, e tokencache.Entry, now time.Time) error {
 	if !expiry.After(now) {
 		state = "expired; get-token refreshes it"
 	}
+	// The claims are the identity provider's text: escaped, they cannot
+	// drive the terminal.
+	esc := login.EscapeControl
 	_, err = fmt.Fprintf(w, "Issuer:  %s\nSubject: %s\nName:    %s\nEmail:   %s\nGroups:  %s\nExpiry:  %s (%s)\n",
-		c.Issuer, c.Subject, c.Name, c.Email, strings.Join(c.Groups, ", "), expiry.Format(time.RFC3339), state)
+		esc(c.Issuer), esc(c.Subject), esc(c.Name), esc(c.Email), esc(strings.Join(c.Groups, ", ")), expiry.Format(time.RFC3339), state)
 	return err
 }

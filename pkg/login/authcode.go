@@ -104,7 +104,7 @@ func authCodeError(ctx context.Context, err error) error {
 	case strings.Contains(msg, "state does not match"):
 		return errors.New("browser login: the state parameter of the callback does not match this login (a stale or forged redirect)")
 	case strings.Contains(msg, "authorization error from server"):
-		return fmt.Errorf("browser login: the issuer refused: %s", msg[strings.LastIndex(msg, "server: ")+len("server: "):])
+		return fmt.Errorf("browser login: the issuer refused: %s", EscapeControl(msg[strings.LastIndex(msg, "server: ")+len("server: "):]))
 	}
 	return fmt.Errorf("browser login: %w", shortenEndpointError(err))
 }

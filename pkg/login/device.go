@@ -23,10 +23,12 @@ func (c *client) deviceLogin(ctx context.Context) (tokencache.Entry, error) {
 	if err != nil {
 		return tokencache.Entry{}, fmt.Errorf("device-code login: %w", shortenEndpointError(err))
 	}
+	// The URI and the code are the issuer's text, shown to the user.
 	if da.VerificationURIComplete != "" {
-		_, _ = fmt.Fprintf(c.cfg.Stderr, "Open %s and confirm the code %s to log in.\n", da.VerificationURIComplete, da.UserCode)
+		_, _ = fmt.Fprintf(c.cfg.Stderr, "Open %s and confirm the code %s to log in.\n",
+			EscapeControl(da.VerificationURIComplete), EscapeControl(da.UserCode))
 	} else {
-		_, _ = fmt.Fprintf(c.cfg.Stderr, "Open %s and enter the code %s to log in.\n", da.VerificationURI, da.UserCode)
+		_, _ = fmt.Fprintf(c.cfg.Stderr, "Open %s and enter the code %s to log in.\n", EscapeControl(da.VerificationURI), EscapeControl(da.UserCode))
 	}
 	tok, err := c.oauth2.DeviceAccessToken(ctx, da, oauth2.VerifierOption(verifier))
 	if err != nil {

@@ -8,7 +8,9 @@ import (
 )
 
 // endpointError shortens an OAuth error response to one line. x/oauth2 puts
-// the whole response body in its message, which may span lines.
+// the whole response body in its message, which may span lines. The error
+// code and description are the identity provider's text: they are escaped
+// and quoted, so that they cannot drive the terminal the error is printed on.
 type endpointError struct {
 	re *oauth2.RetrieveError
 }
@@ -22,9 +24,9 @@ func (e endpointError) Error() string {
 		return fmt.Sprintf("the token endpoint answered HTTP %d", status)
 	}
 	if e.re.ErrorDescription == "" {
-		return fmt.Sprintf("the token endpoint answered HTTP %d %s", status, e.re.ErrorCode)
+		return fmt.Sprintf("the token endpoint answered HTTP %d %s", status, EscapeControl(e.re.ErrorCode))
 	}
-	return fmt.Sprintf("the token endpoint answered HTTP %d %s: %s", status, e.re.ErrorCode, e.re.ErrorDescription)
+	return fmt.Sprintf("the token endpoint answered HTTP %d %s: %q", status, EscapeControl(e.re.ErrorCode), e.re.ErrorDescription)
 }
 
 func (e endpointError) Unwrap() error { return e.re }

@@ -32,7 +32,8 @@ func (c *client) keyboardLogin(ctx context.Context) (tokencache.Entry, error) {
 	conf := c.oauth2
 	conf.RedirectURL = c.cfg.RedirectURL
 	url := conf.AuthCodeURL(state, append(c.authOptions(verifier), oidc.Nonce(nonce))...)
-	_, _ = fmt.Fprintf(c.cfg.Stderr, "Open this URL in a browser and log in:\n\n%s\n\nEnter the code: ", url)
+	// The URL starts with the issuer's authorization_endpoint, verbatim.
+	_, _ = fmt.Fprintf(c.cfg.Stderr, "Open this URL in a browser and log in:\n\n%s\n\nEnter the code: ", EscapeControl(url))
 	code, err := readLine(ctx, c.cfg)
 	if err != nil {
 		return tokencache.Entry{}, err

@@ -38,7 +38,9 @@ func (c *client) preflight(ctx context.Context, authURL string) error {
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode >= http.StatusBadRequest {
-		return fmt.Errorf("the issuer refused the authorization request (HTTP %s): check --client-id and the redirect URIs the client allows", resp.Status)
+		// The status text is Go's, not the reason phrase the issuer sent.
+		return fmt.Errorf("the issuer refused the authorization request (HTTP %d %s): check --client-id and the redirect URIs the client allows",
+			resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return nil
 }

@@ -132,7 +132,7 @@ func fetch(ctx context.Context, server string, tc *tls.Config) (wellknown.Docume
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return wellknown.Document{}, nil, fmt.Errorf("discover %s: HTTP %s (is --server an aksoidc proxy?)", url, resp.Status)
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: HTTP %d %s (is --server an aksoidc proxy?)", url, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	var doc wellknown.Document
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,7 +49,7 @@ func Review(ctx context.Context, server string, caPEM []byte, token string) (Ide
 		return Identity{}, fmt.Errorf("self subject review at %s: %w", server, err)
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return Identity{}, fmt.Errorf("self subject review at %s: HTTP %s: %s", server, resp.Status, statusMessage(b))
+		return Identity{}, fmt.Errorf("self subject review at %s: HTTP %d %s: %s", server, resp.StatusCode, http.StatusText(resp.StatusCode), statusMessage(b))
 	}
 	var out struct {
 		Status struct {
@@ -61,13 +62,14 @@ func Review(ctx context.Context, server string, caPEM []byte, token string) (Ide
 	return out.Status.UserInfo, nil
 }
 
-// statusMessage takes the message of a Kubernetes Status body.
+// statusMessage takes the message of a Kubernetes Status body, quoted: it is
+// the server's text, bound for the user's terminal.
 func statusMessage(b []byte) string {
 	var s struct {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(b, &s) == nil && s.Message != "" {
-		return s.Message
+		return strconv.Quote(s.Message)
 	}
 	return "no Status message"
 }
