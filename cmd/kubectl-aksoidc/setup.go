@@ -23,7 +23,6 @@ type setupOptions struct {
 	kubeconfig       string
 	name             string
 	execCommand      string
-	kubectl          string
 
 	serverCAPEM []byte
 }
@@ -31,7 +30,7 @@ type setupOptions struct {
 // setupOnly flags configure setup itself and never go into the kubeconfig.
 var setupOnly = map[string]bool{
 	"server": true, "server-certificate-authority": true, "trust-fingerprint": true,
-	"kubeconfig": true, "name": true, "exec-command": true, "kubectl": true, "force-refresh": true, "v": true,
+	"kubeconfig": true, "name": true, "exec-command": true, "force-refresh": true, "v": true,
 }
 
 func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
@@ -42,7 +41,6 @@ func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (default: $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&o.name, "name", "", "name of the cluster, user and context written (default: aksoidc-<server host> or aksoidc-<client ID>)")
 	fs.StringVar(&o.execCommand, "exec-command", "", "command the kubeconfig runs (default: the absolute path of kubectl-aksoidc on PATH)")
-	fs.StringVar(&o.kubectl, "kubectl", "kubectl", "kubectl binary whose config subcommand writes the kubeconfig")
 }
 
 func (o *setupOptions) validateServer() error {
@@ -95,6 +93,11 @@ func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
+	// What the kubeconfig cannot hold is refused before the user logs in.
+	k := o.kubeconfigEntry(cmd.Flags(), caData)
+	if err := k.Check(); err != nil {
+		return err
+	}
 	cfg, deps, err := o.complete(s)
 	if err != nil {
 		return err
@@ -113,7 +116,7 @@ func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
 		}
 		printReview(s, id)
 	}
-	return o.write(cmd, s, caData)
+	return write(s, k)
 }
 
 // adopt takes the discovery document's settings for every flag the user left
@@ -165,27 +168,29 @@ func printReview(s streams, id setup.Identity) {
 	_, _ = fmt.Fprintln(s.out, ".")
 }
 
-func (o *setupOptions) write(cmd *cobra.Command, s streams, caData []byte) error {
+func (o *setupOptions) kubeconfigEntry(fs *pflag.FlagSet, caData []byte) setup.Kubeconfig {
 	name := o.name
 	if name == "" {
 		name = defaultName(o.server, o.clientID)
 	}
-	err := setup.Write(cmd.Context(), setup.Kubeconfig{
-		Kubectl: o.kubectl, Path: o.kubeconfig, Name: name, Server: o.server, CAData: caData,
-		Command: o.command(), Args: o.execArgs(cmd.Flags()),
-	})
+	return setup.Kubeconfig{
+		Path: o.kubeconfig, Name: name, Server: o.server, CAData: caData,
+		Command: o.command(), Args: o.execArgs(fs),
+	}
+}
+
+func write(s streams, k setup.Kubeconfig) error {
+	k.EnvPaths = s.getenv("KUBECONFIG")
+	files, err := setup.Write(k)
 	if err != nil {
 		return err
 	}
-	path := o.kubeconfig
-	if path == "" {
-		path = "your kubeconfig"
-	}
-	if o.server == "" {
-		_, err = fmt.Fprintf(s.out, "Wrote user %q to %s. Pair it with a cluster: kubectl config set-context NAME --cluster CLUSTER --user %s\n", name, path, name)
+	path := strings.Join(files, " and ")
+	if k.Server == "" {
+		_, err = fmt.Fprintf(s.out, "Wrote user %q to %s. Pair it with a cluster: kubectl config set-context NAME --cluster CLUSTER --user %s\n", k.Name, path, k.Name)
 		return err
 	}
-	_, err = fmt.Fprintf(s.out, "Wrote cluster, user and context %q to %s. Try: kubectl --context %s auth whoami\n", name, path, name)
+	_, err = fmt.Fprintf(s.out, "Wrote cluster, user and context %q to %s. Try: kubectl --context %s auth whoami\n", k.Name, path, k.Name)
 	return err
 }
 

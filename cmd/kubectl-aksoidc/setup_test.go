@@ -14,37 +14,56 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
-	"github.com/aksoidc/aksoidc/test/tooldir"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
+// proxyFake is how a fake proxy misbehaves; the zero value behaves.
+type proxyFake struct {
+	// doc replaces the discovery document; it is served as it is, unchecked.
+	doc map[string]any
+	// user replaces the identity the SelfSubjectReview answers with.
+	user map[string]any
+	// refuse, when set, is the message of a 401 Status answering the review.
+	refuse string
+	// scopes replaces the document's extra scopes.
+	scopes []string
+}
+
 // fakeProxy serves what setup needs of aksoidc-proxy: the discovery document
 // and a SelfSubjectReview. The real proxy is exercised end to end elsewhere.
-func fakeProxy(t *testing.T, p *oidctest.Provider) (*httptest.Server, string) {
+func fakeProxy(t *testing.T, p *oidctest.Provider, f proxyFake) (*httptest.Server, string) {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if f.scopes == nil {
+		f.scopes = []string{"groups"}
+	}
 	doc, err := wellknown.Handler(wellknown.Document{IssuerURL: p.URL, ClientID: p.ClientID,
-		ExtraScopes: []string{"groups"}, CertificateAuthorityData: caPEM})
+		ExtraScopes: f.scopes, CertificateAuthorityData: caPEM})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f.doc != nil {
+		doc = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(f.doc) })
+	}
 	mux.Handle("GET "+wellknown.Path, doc)
+	if f.user == nil {
+		f.user = map[string]any{"username": "oidc:alice", "groups": []string{"oidc:devs", "system:authenticated"},
+			"extra": map[string][]string{"aksoidc.io/client-ip": {"127.0.0.1"}}}
+	}
 	mux.HandleFunc("POST /apis/authentication.k8s.io/v1/selfsubjectreviews", func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ey") {
-			http.Error(w, `{"kind":"Status","message":"Unauthorized"}`, http.StatusUnauthorized)
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ey") || f.refuse != "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]any{"kind": "Status", "message": f.refuse})
 			return
 		}
 		w.WriteHeader(http.StatusCreated)
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": map[string]any{"userInfo": map[string]any{
-			"username": "oidc:alice", "groups": []string{"oidc:devs", "system:authenticated"},
-			"extra": map[string][]string{"aksoidc.io/client-ip": {"127.0.0.1"}},
-		}}})
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": map[string]any{"userInfo": f.user}})
 	})
 	sum := sha256.Sum256(srv.Certificate().Raw)
 	fp := make([]string, len(sum))
@@ -57,7 +76,7 @@ func fakeProxy(t *testing.T, p *oidctest.Provider) (*httptest.Server, string) {
 func TestSetupWithServer(t *testing.T) {
 	t.Parallel()
 	p := oidctest.NewProvider(t, "kubectl")
-	srv, fingerprint := fakeProxy(t, p)
+	srv, fingerprint := fakeProxy(t, p, proxyFake{})
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "config")
 	other := "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: https://127.0.0.1:6443}\n" +
@@ -67,9 +86,8 @@ func TestSetupWithServer(t *testing.T) {
 	}
 	loginFlags := []string{"--grant-type", "device-code", "--certificate-authority", p.CAFile,
 		"--token-cache-storage", "file", "--token-cache-dir", filepath.Join(dir, "cache")}
-	kubectl := filepath.Join(tooldir.ControlPlaneDir(t), "kubectl")
 	got := runCLI(t, nil, append([]string{"setup", "--server", srv.URL, "--trust-fingerprint", fingerprint,
-		"--kubeconfig", kubeconfig, "--name", "dev", "--kubectl", kubectl}, loginFlags...)...)
+		"--kubeconfig", kubeconfig, "--name", "dev"}, loginFlags...)...)
 	wantOut := fmt.Sprintf("The proxy at %s signs users in at %s (client kubectl).\n"+
 		"Logged in at %s as alice (email \"alice@example.com\", groups [devs]).\n"+
 		"Through the proxy, the cluster sees you as user \"oidc:alice\", groups [oidc:devs system:authenticated], client IP 127.0.0.1.\n"+
@@ -107,7 +125,7 @@ func checkKubeconfig(t *testing.T, cfg *clientcmdapi.Config, server string) {
 		exec.InteractiveMode != clientcmdapi.IfAvailableExecInteractiveMode || !filepath.IsAbs(exec.Command) {
 		t.Fatalf("user dev exec = %+v", exec)
 	}
-	for _, forbidden := range []string{"--server", "--kubeconfig", "--trust-fingerprint", "--name", "--kubectl"} {
+	for _, forbidden := range []string{"--server", "--kubeconfig", "--trust-fingerprint", "--name"} {
 		for _, a := range exec.Args {
 			if strings.HasPrefix(a, forbidden+"=") {
 				t.Errorf("setup's own flag %s leaked into the exec args %q", forbidden, exec.Args)
@@ -119,7 +137,7 @@ func checkKubeconfig(t *testing.T, cfg *clientcmdapi.Config, server string) {
 func TestSetupRefusesAnUntrustedProxy(t *testing.T) {
 	t.Parallel()
 	p := oidctest.NewProvider(t, "kubectl")
-	srv, fingerprint := fakeProxy(t, p)
+	srv, fingerprint := fakeProxy(t, p, proxyFake{})
 	cases := []struct {
 		name string
 		args []string
@@ -147,8 +165,7 @@ func TestSetupRefusesAnUntrustedProxy(t *testing.T) {
 func TestSetupTrustsOnFirstUseOnlyWhenTheUserSaysYes(t *testing.T) {
 	t.Parallel()
 	p := oidctest.NewProvider(t, "kubectl")
-	srv, fingerprint := fakeProxy(t, p)
-	kubectl := filepath.Join(tooldir.ControlPlaneDir(t), "kubectl")
+	srv, fingerprint := fakeProxy(t, p, proxyFake{})
 	prompt := "No known CA verifies the certificate of " + srv.URL + ".\nIts fingerprint is " + fingerprint + "\nTrust it? [y/N] "
 	for _, tc := range []struct {
 		answer   string
@@ -161,7 +178,7 @@ func TestSetupTrustsOnFirstUseOnlyWhenTheUserSaysYes(t *testing.T) {
 		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
 			dir := t.TempDir()
 			got := runCLIWithStdin(t, tc.answer, nil, "setup", "--server", srv.URL, "--kubeconfig", filepath.Join(dir, "config"),
-				"--kubectl", kubectl, "--grant-type", "device-code", "--certificate-authority", p.CAFile,
+				"--grant-type", "device-code", "--certificate-authority", p.CAFile,
 				"--token-cache-storage", "file", "--token-cache-dir", dir)
 			if got.code != tc.wantCode || got.stderr != tc.wantErr {
 				t.Errorf("exit %d, stderr %q\nwant exit %d, stderr %q", got.code, got.stderr, tc.wantCode, tc.wantErr)
@@ -171,5 +188,64 @@ func TestSetupTrustsOnFirstUseOnlyWhenTheUserSaysYes(t *testing.T) {
 				t.Errorf("kubeconfig written: %v, want %v", wrote, tc.wantCode == 0)
 			}
 		})
+	}
+}
+
+// TestSetupWritesEveryValueAsOneArg: a client ID or scope with commas from
+// the discovery document, and the user's own JSON parameter, each stay one
+// exec arg; none becomes a flag of its own (a --browser-command would run at
+// the next login).
+func TestSetupWritesEveryValueAsOneArg(t *testing.T) {
+	t.Parallel()
+	clientID := "kubectl,--browser-command=/bin/sh,-c,touch,pwned"
+	p := oidctest.NewProvider(t, clientID)
+	srv, fingerprint := fakeProxy(t, p, proxyFake{scopes: []string{"groups,--v=9", "email"}})
+	dir := t.TempDir()
+	kubeconfig, cache := filepath.Join(dir, "config"), filepath.Join(dir, "cache")
+	claims := `claims={"id_token":{"groups":null}}`
+	got := runCLI(t, nil, "setup", "--server", srv.URL, "--trust-fingerprint", fingerprint, "--kubeconfig", kubeconfig,
+		"--name", "dev", "--grant-type", "device-code", "--certificate-authority", p.CAFile, "--auth-request-extra-param", claims,
+		"--token-cache-storage", "file", "--token-cache-dir", cache)
+	if got.code != 0 {
+		t.Fatalf("setup: %+v", got)
+	}
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"get-token", "--issuer-url=" + p.URL, "--client-id=" + clientID, "--extra-scope=groups,--v=9",
+		"--extra-scope=email", "--auth-request-extra-param=" + claims, "--certificate-authority=" + p.CAFile,
+		"--grant-type=device-code", "--token-cache-dir=" + cache, "--token-cache-storage=file"}
+	if diff := cmp.Diff(want, cfg.AuthInfos["dev"].Exec.Args); diff != "" {
+		t.Errorf("exec args (-want +got):\n%s", diff)
+	}
+	res := runCLI(t, nil, cfg.AuthInfos["dev"].Exec.Args...)
+	if res.code != 0 || p.Logins() != 1 {
+		t.Errorf("the kubeconfig's get-token did not use the setup login: logins=%d %+v", p.Logins(), res.stderr)
+	}
+}
+
+// TestSetupRefusesABadDiscoveryDocument: every bad field is named at once,
+// before the user is asked to trust the proxy or to log in, and nothing is
+// written.
+func TestSetupRefusesABadDiscoveryDocument(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	srv, _ := fakeProxy(t, p, proxyFake{doc: map[string]any{
+		"issuerURL": "http://evil.example/", "clientID": "--browser-command=sh", "extraScopes": []string{"groups openid"},
+		"certificateAuthorityData": []byte("not PEM"),
+	}})
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	got := runCLI(t, nil, "setup", "--server", srv.URL, "--kubeconfig", kubeconfig, "--grant-type", "device-code")
+	want := "kubectl-aksoidc: discover " + srv.URL + "/.well-known/aksoidc: " +
+		`issuerURL "http://evil.example/": plain http is allowed only for a loopback host; use https; ` +
+		`clientID "--browser-command=sh": must not start with '-'; ` +
+		`extraScopes[0] "groups openid": byte 6 (' ') is not allowed in an RFC 6749 scope token; ` +
+		"certificateAuthorityData: holds no PEM certificate\n"
+	if diff := cmp.Diff(result{code: 1, stderr: want}, got, cmp.AllowUnexported(result{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(kubeconfig); err == nil || p.Logins() != 0 {
+		t.Errorf("setup wrote a kubeconfig (%v) or logged in (%d times) on a bad document", err == nil, p.Logins())
 	}
 }
