@@ -151,19 +151,22 @@ func (o *setupOptions) trust(s streams) setup.TrustFunc {
 	}
 }
 
+// printLogin and printReview show what the identity provider and the proxy
+// say, quoted: the quotes show a name's leading or trailing white space, and
+// %q escapes what could drive the terminal.
 func printLogin(s streams, token string) error {
 	c, err := decodeClaims(token)
 	if err != nil {
 		return nil //nolint:nilerr // an access token (--use-access-token) need not be a JWT
 	}
-	_, err = fmt.Fprintf(s.out, "Logged in at %s as %s (email %q, groups %v).\n", c.Issuer, c.Subject, c.Email, c.Groups)
+	_, err = fmt.Fprintf(s.out, "Logged in at %q as %q (email %q, groups %q).\n", c.Issuer, c.Subject, c.Email, c.Groups)
 	return err
 }
 
 func printReview(s streams, id setup.Identity) {
-	_, _ = fmt.Fprintf(s.out, "Through the proxy, the cluster sees you as user %q, groups %v", id.Username, id.Groups)
+	_, _ = fmt.Fprintf(s.out, "Through the proxy, the cluster sees you as user %q, groups %q", id.Username, id.Groups)
 	if ip := id.Extra["aksoidc.io/client-ip"]; len(ip) > 0 {
-		_, _ = fmt.Fprintf(s.out, ", client IP %s", strings.Join(ip, ","))
+		_, _ = fmt.Fprintf(s.out, ", client IP %q", strings.Join(ip, ","))
 	}
 	_, _ = fmt.Fprintln(s.out, ".")
 }

@@ -89,8 +89,8 @@ func TestSetupWithServer(t *testing.T) {
 	got := runCLI(t, nil, append([]string{"setup", "--server", srv.URL, "--trust-fingerprint", fingerprint,
 		"--kubeconfig", kubeconfig, "--name", "dev"}, loginFlags...)...)
 	wantOut := fmt.Sprintf("The proxy at %s signs users in at %s (client kubectl).\n"+
-		"Logged in at %s as alice (email \"alice@example.com\", groups [devs]).\n"+
-		"Through the proxy, the cluster sees you as user \"oidc:alice\", groups [oidc:devs system:authenticated], client IP 127.0.0.1.\n"+
+		"Logged in at %q as \"alice\" (email \"alice@example.com\", groups [\"devs\"]).\n"+
+		"Through the proxy, the cluster sees you as user \"oidc:alice\", groups [\"oidc:devs\" \"system:authenticated\"], client IP \"127.0.0.1\".\n"+
 		"Wrote cluster, user and context \"dev\" to %s. Try: kubectl --context dev auth whoami\n", srv.URL, p.URL, p.URL, kubeconfig)
 	if diff := cmp.Diff(result{stdout: wantOut, stderr: "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n"},
 		got, cmp.AllowUnexported(result{})); diff != "" {
@@ -247,5 +247,52 @@ func TestSetupRefusesABadDiscoveryDocument(t *testing.T) {
 	}
 	if _, err := os.Stat(kubeconfig); err == nil || p.Logins() != 0 {
 		t.Errorf("setup wrote a kubeconfig (%v) or logged in (%d times) on a bad document", err == nil, p.Logins())
+	}
+}
+
+// TestSetupEscapesWhatTheServersSay: claims from the identity provider and
+// the identity or error from the proxy reach the terminal quoted, with their
+// escape sequences shown, not obeyed.
+func TestSetupEscapesWhatTheServersSay(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		proxy   proxyFake
+		wantOut string // after the discovery line; %s is the issuer
+		wantErr string // after the device prompt; %s is the proxy
+	}{
+		{name: "identity", proxy: proxyFake{user: map[string]any{"username": "alice\x1b[2J", "groups": []string{"\x1b]0;pwned\a"}}},
+			wantOut: "Logged in at %q as \"alice\\x1b[H\" (email \"\\u009b31m@example.com\", groups [\"devs\\r\\nroot\"]).\n" +
+				"Through the proxy, the cluster sees you as user \"alice\\x1b[2J\", groups [\"\\x1b]0;pwned\\a\"].\n"},
+		{name: "review refused", proxy: proxyFake{refuse: "token expired\x1b[1A\x1b[2K"},
+			wantOut: "Logged in at %q as \"alice\\x1b[H\" (email \"\\u009b31m@example.com\", groups [\"devs\\r\\nroot\"]).\n",
+			wantErr: "kubectl-aksoidc: self subject review at %s: HTTP 401 Unauthorized: \"token expired\\x1b[1A\\x1b[2K\"\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := oidctest.NewProvider(t, "kubectl")
+			p.SetMutate(func(c map[string]any) {
+				c["sub"], c["email"], c["groups"] = "alice\x1b[H", "\u009b31m@example.com", []string{"devs\r\nroot"}
+			})
+			srv, fingerprint := fakeProxy(t, p, tc.proxy)
+			dir := t.TempDir()
+			got := runCLI(t, nil, "setup", "--server", srv.URL, "--trust-fingerprint", fingerprint, "--kubeconfig",
+				filepath.Join(dir, "config"), "--name", "dev", "--grant-type", "device-code", "--certificate-authority", p.CAFile,
+				"--token-cache-storage", "file", "--token-cache-dir", dir)
+			discovered := fmt.Sprintf("The proxy at %s signs users in at %s (client kubectl).\n", srv.URL, p.URL)
+			out := discovered + fmt.Sprintf(tc.wantOut, p.URL)
+			errOut := "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n"
+			code := 1
+			if tc.wantErr == "" {
+				code = 0
+				out += "Wrote cluster, user and context \"dev\" to " + filepath.Join(dir, "config") + ". Try: kubectl --context dev auth whoami\n"
+			} else {
+				errOut += fmt.Sprintf(tc.wantErr, srv.URL)
+			}
+			if diff := cmp.Diff(result{code: code, stdout: out, stderr: errOut}, got, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
