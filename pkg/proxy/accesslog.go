@@ -31,6 +31,7 @@ func withAccessLog(log *slog.Logger, m *Metrics, trusted []netip.Prefix) func(ht
 				slog.String("method", r.Method),
 				slog.String("path", state.path),
 				slog.Int("status", code),
+				slog.String("reason", state.reason),
 				slog.Duration("duration", time.Since(start)),
 				slog.Int64("bytes", rec.bytes),
 			)

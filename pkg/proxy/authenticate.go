@@ -28,7 +28,9 @@ func withRefuseImpersonation(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if name, found := hasImpersonation(r.Header); found {
-				log.Warn("refused client impersonation", "header", name, "clientIP", stateFrom(r.Context()).clientIP)
+				state := stateFrom(r.Context())
+				state.reason = "impersonation"
+				log.Warn("refused client impersonation", "header", name, "clientIP", state.clientIP)
 				writeStatus(w, http.StatusForbidden, "Forbidden", "impersonation is not allowed through this proxy")
 				return
 			}
@@ -49,6 +51,7 @@ func withAuthentication(a Authenticator, log *slog.Logger, m *Metrics) func(http
 			}
 			if err != nil {
 				reason := authn.ReasonOf(err)
+				state.reason = string(reason)
 				m.authnFailures.WithLabelValues(string(reason)).Inc()
 				log.Warn("authentication failed", "reason", reason, "error", err.Error(), "clientIP", state.clientIP, "path", state.path)
 				writeStatus(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")

@@ -8,11 +8,12 @@ import (
 )
 
 // clientIP returns the address of the client: the TCP peer, or, when the peer is a trusted proxy,
-// the right-most X-Forwarded-For entry that is not itself a trusted proxy.
+// the right-most X-Forwarded-For entry that is not itself a trusted proxy. It is always an IP
+// address in canonical form, or "" when the peer's address is not one (a Unix socket).
 func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	peer, ok := parseAddr(r.RemoteAddr)
 	if !ok {
-		return r.RemoteAddr
+		return ""
 	}
 	if !isTrusted(peer, trusted) {
 		return peer.String()
@@ -27,7 +28,7 @@ func clientIP(r *http.Request, trusted []netip.Prefix) string {
 		if err != nil {
 			break // a malformed entry ends what can be believed
 		}
-		hop = hop.Unmap()
+		hop = hop.Unmap().WithZone("") // a zone is free text a client could fill with anything
 		peer = hop
 		if !isTrusted(hop, trusted) {
 			break
@@ -45,7 +46,7 @@ func parseAddr(hostport string) (netip.Addr, bool) {
 	if err != nil {
 		return netip.Addr{}, false
 	}
-	return addr.Unmap(), true
+	return addr.Unmap().WithZone(""), true
 }
 
 func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {

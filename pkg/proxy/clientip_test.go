@@ -23,6 +23,9 @@ func TestClientIP(t *testing.T) {
 		{"trusted peer without the header", "[::1]:5555", nil, trusted, "::1"},
 		{"malformed hop ends the chain", "127.0.0.1:5555", []string{"10.9.9.9, bogus"}, trusted, "127.0.0.1"},
 		{"IPv4-mapped IPv6 peer", "[::ffff:127.0.0.1]:5555", nil, nil, "127.0.0.1"},
+		{"a zone in X-Forwarded-For is dropped, escape codes and all", "127.0.0.1:5555", []string{"fe80::1%\x1b[31m,x"}, trusted, "127.0.0.1"},
+		{"a zone in a single hop is dropped", "127.0.0.1:5555", []string{"fe80::1%\x1b[31m"}, trusted, "fe80::1"},
+		{"a peer that is not an IP address: none", "@", nil, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,4 +54,30 @@ func TestExtraKeyEscape(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzClientIP: whatever a client puts in X-Forwarded-For, the client IP is "" or a canonical
+// IP address, so the client-ip extra never carries anything else upstream.
+func FuzzClientIP(f *testing.F) {
+	for _, seed := range []struct{ remote, xff string }{
+		{"127.0.0.1:5555", "10.0.0.1, 10.9.9.9"},
+		{"[::1]:1", "fe80::1%eth0"},
+		{"127.0.0.1:5555", "fe80::1%\x1b[31m"},
+		{"[::ffff:127.0.0.1]:80", "::ffff:10.0.0.1, bogus, 127.0.0.2"},
+		{"@", ""},
+	} {
+		f.Add(seed.remote, seed.xff)
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		r := &http.Request{RemoteAddr: remote, Header: http.Header{"X-Forwarded-For": {xff}}}
+		got := clientIP(r, trusted)
+		if got == "" {
+			return
+		}
+		addr, err := netip.ParseAddr(got)
+		if err != nil || addr.String() != got || addr.Zone() != "" {
+			t.Fatalf("clientIP(%q, %q) = %q: not a canonical IP address without a zone", remote, xff, got)
+		}
+	})
 }

@@ -6,10 +6,12 @@ import (
 	"strings"
 
 	"k8s.io/apiserver/pkg/authentication/user"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 )
 
 // ClientIPExtra is the user-extra key under which the client's address reaches the API server.
-const ClientIPExtra = "aksoidc.io/client-ip"
+const ClientIPExtra = authn.ReservedExtraPrefix + "client-ip"
 
 // websocketBearerPrefix marks a bearer token carried in Sec-WebSocket-Protocol (browsers cannot
 // set Authorization on a WebSocket).
@@ -54,8 +56,10 @@ func stripCredentials(h http.Header) {
 	}
 }
 
-// setImpersonation makes the API server treat the request as u, with the client's address as an
-// extra.
+// setImpersonation is the one place where an identity becomes impersonation headers: the API
+// server then treats the request as u, with the client's address as an extra. authn has
+// refused every identity whose values would not arrive byte for byte (white space, control
+// characters, upper-case extra keys); keys under authn.ReservedExtraPrefix are the proxy's own.
 func setImpersonation(h http.Header, u user.Info, clientIP string) {
 	h.Set("Impersonate-User", u.GetName())
 	for _, g := range u.GetGroups() {
@@ -65,14 +69,16 @@ func setImpersonation(h http.Header, u user.Info, clientIP string) {
 		h.Set("Impersonate-Uid", uid)
 	}
 	for key, values := range u.GetExtra() {
-		if strings.EqualFold(key, ClientIPExtra) {
+		if strings.HasPrefix(strings.ToLower(key), authn.ReservedExtraPrefix) {
 			continue // only the proxy says where a request came from
 		}
 		for _, v := range values {
 			h.Add("Impersonate-Extra-"+extraKeyEscape(key), v)
 		}
 	}
-	h[clientIPHeader] = append(h[clientIPHeader], clientIP)
+	if clientIP != "" {
+		h[clientIPHeader] = append(h[clientIPHeader], clientIP)
+	}
 }
 
 // clientIPHeader is the canonical header name for ClientIPExtra, worked out once rather than

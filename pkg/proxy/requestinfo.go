@@ -39,6 +39,8 @@ type requestState struct {
 	groups      []string
 	longRunning bool
 	passthrough bool
+	// reason is why the proxy refused the request itself (an authn.Reason), "" otherwise.
+	reason string
 }
 
 type stateKey struct{}

@@ -109,24 +109,13 @@ func (a *Authenticator) accept(u user.Info) (Identity, error) {
 	if !a.opts.Now().Before(vu.expiry) {
 		return Identity{}, &Error{Reason: ReasonExpired, Err: fmt.Errorf("token expired at %s", vu.expiry.UTC().Format(time.RFC3339))}
 	}
+	if err := CheckIdentity(vu.Info); err != nil {
+		return Identity{}, &Error{Reason: ReasonInvalidIdentity, Err: err}
+	}
 	if !a.opts.AllowSystemIdentities {
 		if err := refuseReserved(vu.Info); err != nil {
 			return Identity{}, &Error{Reason: ReasonReservedIdentity, Err: err}
 		}
 	}
 	return Identity{User: vu.Info}, nil
-}
-
-// refuseReserved refuses names the cluster gives its own components (system:masters,
-// system:nodes, system:serviceaccount:…), which an OIDC claim must not be able to claim.
-func refuseReserved(u user.Info) error {
-	if strings.HasPrefix(u.GetName(), "system:") {
-		return fmt.Errorf("username %q is reserved (system: prefix)", u.GetName())
-	}
-	for _, g := range u.GetGroups() {
-		if strings.HasPrefix(g, "system:") {
-			return fmt.Errorf("user %q: group %q is reserved (system: prefix)", u.GetName(), g)
-		}
-	}
-	return nil
 }

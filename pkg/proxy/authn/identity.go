@@ -16,7 +16,10 @@ const (
 	ReasonInvalidToken     Reason = "invalid_token"
 	ReasonExpired          Reason = "expired"
 	ReasonReservedIdentity Reason = "reserved_identity"
-	ReasonUnavailable      Reason = "unavailable"
+	// ReasonInvalidIdentity: the mapped identity holds a value the API server would not read
+	// byte for byte from an impersonation header (see CheckIdentity), or no username.
+	ReasonInvalidIdentity Reason = "invalid_identity"
+	ReasonUnavailable     Reason = "unavailable"
 	// ReasonDistributedClaims: the token names a source for its groups instead of carrying
 	// them, and that source could not be read. Entra ID does this for users in more than 200
 	// groups (the "groups overage").
