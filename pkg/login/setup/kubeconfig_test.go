@@ -45,8 +45,6 @@ func exactExec(command string, args []string) *clientcmdapi.ExecConfig {
 		ProvideClusterInfo: true, InteractiveMode: clientcmdapi.IfAvailableExecInteractiveMode}
 }
 
-var ignoreOrigin = cmpopts.IgnoreFields(clientcmdapi.AuthInfo{}, "LocationOfOrigin")
-
 func TestWriteExecArgsExactly(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
