@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ type Issuer struct {
 	Key    *rsa.PrivateKey // current signing key, published in JWKS with kid "k1"
 
 	unknownKey *rsa.PrivateKey
+	down       atomic.Bool
 }
 
 // SignMode selects how SignMode signs a token.
@@ -61,7 +63,7 @@ func New(t testing.TB) *Issuer {
 		Key:        newRSAKey(t),
 		unknownKey: newRSAKey(t),
 	}
-	srv := httptest.NewUnstartedServer(i.Mux)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(i.serve))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "127.0.0.1").TLSCertificate(t)}, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
@@ -73,6 +75,18 @@ func New(t testing.TB) *Issuer {
 	i.Mux.HandleFunc("GET /.well-known/openid-configuration", i.serveDiscovery)
 	i.Mux.HandleFunc("GET /keys", i.serveKeys)
 	return i
+}
+
+// SetDown makes the issuer answer every request with 503 (true), as an identity provider that is
+// down, or serve again (false).
+func (i *Issuer) SetDown(down bool) { i.down.Store(down) }
+
+func (i *Issuer) serve(w http.ResponseWriter, r *http.Request) {
+	if i.down.Load() {
+		http.Error(w, "issuer is down", http.StatusServiceUnavailable)
+		return
+	}
+	i.Mux.ServeHTTP(w, r)
 }
 
 func newRSAKey(t testing.TB) *rsa.PrivateKey {

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,13 +24,23 @@ import (
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
 )
 
-// jwtSet is the verifier for one configuration: every issuer's oidc authenticator behind one
-// token cache. A new configuration gets a new set (and so an empty cache).
+// jwtSet is the verifier for one configuration: its issuers' oidc authenticators behind one
+// token cache. A new configuration gets a new set (and so an empty cache), which keeps the
+// authenticators of the issuers whose settings did not change.
 type jwtSet struct {
 	token   authenticator.Token
-	issuers []issuerCheck
-	health  []func() error
-	cancel  context.CancelFunc
+	issuers []*issuer
+	urls    []string // every issuer's URL, whose tokens passthrough never sends to TokenReview
+}
+
+// issuer is one configured issuer's oidc authenticator, which loads discovery and keys in the
+// background until cancel is called.
+type issuer struct {
+	config apiserver.JWTAuthenticator
+	algs   []string
+	token  oidc.AuthenticatorTokenWithHealthCheck
+	check  issuerCheck
+	cancel context.CancelFunc
 }
 
 type issuerCheck struct {
@@ -42,27 +54,83 @@ type issuerCheck struct {
 const CacheTTL = 5 * time.Minute
 
 func newJWTSet(ctx context.Context, src Source) (*jwtSet, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	set := &jwtSet{cancel: cancel}
+	set, _, err := buildJWTSet(ctx, src, nil)
+	return set, err
+}
+
+// buildJWTSet builds the set for src, taking from old every issuer whose settings are the same
+// (whose keys are then already loaded, even if the issuer is down now). It also returns the
+// issuers it created, which have yet to load.
+func buildJWTSet(ctx context.Context, src Source, old *jwtSet) (*jwtSet, []*issuer, error) {
+	set := &jwtSet{}
+	var created []*issuer
 	tokens := make([]authenticator.Token, 0, len(src.Config.JWT))
 	for _, jwt := range src.Config.JWT {
-		client, err := issuerClient(jwt.Issuer)
-		if err != nil {
-			cancel()
-			return nil, err
+		iss := old.find(jwt, src.SigningAlgs)
+		if iss == nil {
+			var err error
+			if iss, err = newIssuer(ctx, jwt, src.SigningAlgs); err != nil {
+				cancelAll(created)
+				return nil, nil, err
+			}
+			created = append(created, iss)
 		}
-		a, err := oidc.New(ctx, oidc.Options{JWTAuthenticator: jwt, Client: client, SupportedSigningAlgs: src.SigningAlgs})
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("issuer %s: %w", jwt.Issuer.URL, err)
-		}
-		tokens = append(tokens, a)
-		set.health = append(set.health, a.HealthCheck)
-		set.issuers = append(set.issuers, issuerCheck{url: jwt.Issuer.URL, discoveryURL: jwt.Issuer.DiscoveryURL, client: client})
+		set.issuers = append(set.issuers, iss)
+		set.urls = append(set.urls, jwt.Issuer.URL)
+		tokens = append(tokens, iss.token)
 	}
 	verify := &expiryRecorder{next: tokenunion.NewFailOnError(tokens...)}
 	set.token = cache.New(verify, false, CacheTTL, 0)
-	return set, nil
+	return set, created, nil
+}
+
+func newIssuer(ctx context.Context, jwt apiserver.JWTAuthenticator, algs []string) (*issuer, error) {
+	client, err := issuerClient(jwt.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a, err := oidc.New(ctx, oidc.Options{JWTAuthenticator: jwt, Client: client, SupportedSigningAlgs: algs})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("issuer %s: %w", jwt.Issuer.URL, err)
+	}
+	check := issuerCheck{url: jwt.Issuer.URL, discoveryURL: jwt.Issuer.DiscoveryURL, client: client}
+	return &issuer{config: jwt, algs: algs, token: a, check: check, cancel: cancel}, nil
+}
+
+// find returns the issuer of s configured exactly as jwt (CA, audiences, mappings and rules
+// included), or nil.
+func (s *jwtSet) find(jwt apiserver.JWTAuthenticator, algs []string) *issuer {
+	if s == nil {
+		return nil
+	}
+	for _, iss := range s.issuers {
+		if reflect.DeepEqual(iss.config, jwt) && slices.Equal(iss.algs, algs) {
+			return iss
+		}
+	}
+	return nil
+}
+
+// without returns the issuers of s that next does not use.
+func (s *jwtSet) without(next *jwtSet) []*issuer {
+	var gone []*issuer
+	for _, iss := range s.issuers {
+		if !slices.Contains(next.issuers, iss) {
+			gone = append(gone, iss)
+		}
+	}
+	return gone
+}
+
+// cancel stops every issuer of the set.
+func (s *jwtSet) cancel() { cancelAll(s.issuers) }
+
+func cancelAll(issuers []*issuer) {
+	for _, iss := range issuers {
+		iss.cancel()
+	}
 }
 
 func issuerClient(iss apiserver.Issuer) (*http.Client, error) {
@@ -79,10 +147,12 @@ func issuerClient(iss apiserver.Issuer) (*http.Client, error) {
 }
 
 // healthy reports whether every issuer's discovery has loaded.
-func (s *jwtSet) healthy() error {
+func (s *jwtSet) healthy() error { return healthy(s.issuers) }
+
+func healthy(issuers []*issuer) error {
 	var errs []error
-	for _, check := range s.health {
-		if err := check(); err != nil {
+	for _, iss := range issuers {
+		if err := iss.token.HealthCheck(); err != nil {
 			errs = append(errs, err)
 		}
 	}

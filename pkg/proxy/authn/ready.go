@@ -18,8 +18,8 @@ func (a *Authenticator) Ready(ctx context.Context) error {
 	}
 	var errs []error
 	for _, iss := range set.issuers {
-		if err := iss.keysLoad(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("issuer %s: %w", iss.url, err))
+		if err := iss.check.keysLoad(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("issuer %s: %w", iss.check.url, err))
 		}
 	}
 	return errors.Join(errs...)

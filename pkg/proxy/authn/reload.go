@@ -47,30 +47,35 @@ func (a *Authenticator) reload(ctx context.Context, applied []byte) []byte {
 		log.Error("authentication config is invalid, keeping the last good one", "error", err)
 		return data
 	}
-	set, err := newJWTSet(ctx, src)
+	current := a.current.Load()
+	set, created, err := buildJWTSet(ctx, src, current)
 	if err != nil {
 		log.Error("authentication config is invalid, keeping the last good one", "error", err)
 		return data
 	}
-	if err := waitHealthy(ctx, set); err != nil {
-		set.cancel()
+	// Only new or changed issuers must load first: the others keep serving with the keys they
+	// have, so one issuer being down does not hold back a change to the rest.
+	if err := waitHealthy(ctx, created); err != nil {
+		cancelAll(created)
 		log.Error("authentication config not applied: issuers did not load, keeping the last good one", "error", err)
 		return applied
 	}
-	old := a.current.Swap(set)
-	// Requests that already hold the old set finish with it; its key refresh stops a minute later.
-	time.AfterFunc(time.Minute, old.cancel)
-	log.Info("authentication config reloaded", "issuers", len(src.Config.JWT))
+	a.current.Swap(set)
+	gone := current.without(set)
+	// Requests that already hold the old set finish with it; the key refresh of the issuers it
+	// alone used stops a minute later.
+	time.AfterFunc(time.Minute, func() { cancelAll(gone) })
+	log.Info("authentication config reloaded", "issuers", len(src.Config.JWT), "kept", len(set.issuers)-len(created), "retired", len(gone))
 	return data
 }
 
-func waitHealthy(ctx context.Context, set *jwtSet) error {
+func waitHealthy(ctx context.Context, issuers []*issuer) error {
 	ctx, cancel := context.WithTimeout(ctx, reloadHealthTimeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		err := set.healthy()
+		err := healthy(issuers)
 		if err == nil {
 			return nil
 		}
