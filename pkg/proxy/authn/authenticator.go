@@ -17,14 +17,16 @@ import (
 type Options struct {
 	// Source is the configuration in force at start.
 	Source Source
-	// ConfigFile, when set, is re-read every ReloadInterval; a valid new configuration whose
-	// issuers are reachable replaces the old one, anything else is logged and ignored.
+	// ConfigFile, when set, is re-read every ReloadInterval; a valid new configuration whose new
+	// or changed issuers load replaces the old one (unchanged issuers keep their loaded keys),
+	// anything else is logged and ignored.
 	ConfigFile     string
 	ConfigData     []byte // contents of ConfigFile that Source was parsed from
 	ReloadInterval time.Duration
 	// AllowSystemIdentities lets a username or group starting with "system:" through.
 	AllowSystemIdentities bool
-	// Passthrough, when set, is asked about tokens no issuer accepts (see NewTokenReview).
+	// Passthrough, when set, is asked about tokens no issuer accepts that are shaped like the API
+	// server's own (see NewTokenReview and passthroughCandidate).
 	Passthrough authenticator.Token
 	Logger      *slog.Logger
 	// OnCache is called for every accepted token with whether the token cache answered.
@@ -62,7 +64,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identit
 	if token == "" {
 		return Identity{}, &Error{Reason: ReasonNoToken, Err: errors.New("no bearer token")}
 	}
-	resp, ok, err := a.current.Load().token.AuthenticateToken(ctx, token)
+	set := a.current.Load()
+	resp, ok, err := set.token.AuthenticateToken(ctx, token)
 	if err == nil && ok {
 		return a.accept(resp.User)
 	}
@@ -71,6 +74,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identit
 	}
 	if a.opts.Passthrough == nil {
 		return Identity{}, refusal(err)
+	}
+	if perr := passthroughCandidate(token, set.urls); perr != nil {
+		return Identity{}, refusal(fmt.Errorf("%w; not sent to TokenReview: %w", err, perr))
 	}
 	presp, pok, perr := a.opts.Passthrough.AuthenticateToken(ctx, token)
 	switch {
