@@ -15,7 +15,9 @@ var shapeIssuers = []string{"https://issuer.example", "https://accounts.google.c
 func seg(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // jws joins a header and a payload, given as JSON text, with a signature.
-func jws(header, payload string) string { return seg(header) + "." + seg(payload) + "." + seg("signature") }
+func jws(header, payload string) string {
+	return seg(header) + "." + seg(payload) + "." + seg("signature")
+}
 
 const (
 	rs256             = `{"alg":"RS256","kid":"k1"}`
