@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2"
 
 	"github.com/aksoidc/aksoidc/pkg/proxy"
@@ -89,11 +91,15 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 		Logger: log, OnCache: metrics.TokenCache,
 	}
 	if o.tokenPassthrough {
-		client, err := kubernetes.NewForConfig(c.upstream)
+		// NewTokenReview limits the reviews itself and fails fast; client-go's limiter would queue.
+		cfg := rest.CopyConfig(c.upstream)
+		cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
+		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			return fmt.Errorf("upstream client: %w", err)
 		}
-		opts.Passthrough = authn.NewTokenReview(client.AuthenticationV1().TokenReviews())
+		limit := authn.TokenReviewLimit{QPS: o.upstreamQPS, Burst: o.upstreamBurst}
+		opts.Passthrough = authn.NewTokenReview(client.AuthenticationV1().TokenReviews(), limit)
 	}
 	a, err := authn.New(life, opts)
 	if err != nil {
