@@ -20,7 +20,7 @@ PKGS ?= ./...
 TESTFLAGS ?=
 export PKGS TESTFLAGS
 
-.PHONY: tools build test vet lint chart-check release-check bench demo
+.PHONY: tools build test vet lint chart-check release-check bench demo fuzz
 # Prerequisites run in the order written; go test parallelises by itself.
 .NOTPARALLEL:
 
@@ -59,6 +59,10 @@ bench:
 	go test -run '^$$' -bench . -skip LoadDirectVsProxy -benchmem ./...
 	go test -run '^$$' -bench LoadDirectVsProxy -benchtime 1x ./cmd/proxy/
 	hack/bench/plugin/bench.sh
+
+# Every fuzz target for FUZZTIME (default 30s) each; `make test` runs their seed corpora.
+fuzz:
+	hack/fuzz.sh
 
 # The local end-to-end demo (the README's first command).
 demo:

@@ -59,15 +59,6 @@ func TestExtraKeyEscape(t *testing.T) {
 // FuzzClientIP: whatever a client puts in X-Forwarded-For, the client IP is "" or a canonical
 // IP address, so the client-ip extra never carries anything else upstream.
 func FuzzClientIP(f *testing.F) {
-	for _, seed := range []struct{ remote, xff string }{
-		{"127.0.0.1:5555", "10.0.0.1, 10.9.9.9"},
-		{"[::1]:1", "fe80::1%eth0"},
-		{"127.0.0.1:5555", "fe80::1%\x1b[31m"},
-		{"[::ffff:127.0.0.1]:80", "::ffff:10.0.0.1, bogus, 127.0.0.2"},
-		{"@", ""},
-	} {
-		f.Add(seed.remote, seed.xff)
-	}
 	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	f.Fuzz(func(t *testing.T, remote, xff string) {
 		r := &http.Request{RemoteAddr: remote, Header: http.Header{"X-Forwarded-For": {xff}}}

@@ -32,15 +32,17 @@ func hasImpersonation(h http.Header) (string, bool) {
 // every Impersonate* header, request-header authentication headers and bearer tokens hidden in
 // the WebSocket protocol list.
 func stripCredentials(h http.Header) {
-	for name := range h {
+	var protocols []string
+	for name, values := range h {
 		lower := strings.ToLower(name)
-		if lower == "authorization" || strings.HasPrefix(lower, "impersonate") || strings.HasPrefix(lower, "x-remote-") {
+		switch {
+		case lower == "authorization" || strings.HasPrefix(lower, "impersonate") || strings.HasPrefix(lower, "x-remote-"):
+			delete(h, name)
+		case lower == "sec-websocket-protocol":
+			// Any spelling: a name the server did not canonicalize still reaches the API server.
+			protocols = append(protocols, values...)
 			delete(h, name)
 		}
-	}
-	protocols := h.Values("Sec-WebSocket-Protocol")
-	if len(protocols) == 0 {
-		return
 	}
 	var kept []string
 	for _, line := range protocols {
@@ -50,7 +52,6 @@ func stripCredentials(h http.Header) {
 			}
 		}
 	}
-	h.Del("Sec-WebSocket-Protocol")
 	if len(kept) > 0 {
 		h.Set("Sec-WebSocket-Protocol", strings.Join(kept, ", "))
 	}
