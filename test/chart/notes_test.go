@@ -23,6 +23,7 @@ func testNotes(t *testing.T, c *cluster) {
 				"kubectl -n notes-0 create secret tls notes-0-aksoidc-proxy-tls --cert=proxy.crt --key=proxy.key",
 				"ADDRESS=$(kubectl -n notes-0 get service notes-0-aksoidc-proxy -o jsonpath='{.status.loadBalancer.ingress[0].ip}')",
 				"kubectl aksoidc setup --server https://$ADDRESS\n",
+				"authentication config can act as any user: treat namespace notes-0 as tier-0.",
 			},
 		},
 		{
