@@ -8,7 +8,13 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/google/uuid"
 )
+
+// auditIDHeader carries a request's audit ID: kube-apiserver takes it from the request as its
+// audit event's auditID and returns it in the response.
+const auditIDHeader = "Audit-Id"
 
 // withAccessLog writes one JSON line per request and counts it. It resolves the request's verb
 // and client address once, for the middleware inside it.
@@ -18,11 +24,15 @@ func withAccessLog(log *slog.Logger, m *Metrics, trusted []netip.Prefix) func(ht
 			start := time.Now()
 			state := newRequestState(r)
 			state.clientIP = clientIP(r, trusted)
+			// Ours, never the client's: an ID a client chose could pose as another request's.
+			state.auditID = uuid.NewString()
+			w.Header().Set(auditIDHeader, state.auditID)
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, state)))
 			code := rec.code()
 			m.observeRequest(state.verb, code)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("auditID", state.auditID),
 				slog.String("clientIP", state.clientIP),
 				slog.String("user", state.user),
 				slog.Any("groups", state.groups),

@@ -77,6 +77,7 @@ func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop 
 			pr.SetURL(target)
 			pr.Out.Host = ""
 			stripCredentials(pr.Out.Header)
+			pr.Out.Header.Set(auditIDHeader, stateFrom(pr.In.Context()).auditID)
 			auth, _ := pr.In.Context().Value(identityKey{}).(*authenticated)
 			if auth == nil {
 				return // upstream.RoundTrip refuses it
@@ -88,6 +89,7 @@ func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop 
 			setImpersonation(pr.Out.Header, auth.identity.User, stateFrom(pr.In.Context()).clientIP)
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Del(auditIDHeader) // the same ID, already set by withAccessLog
 			if stateFrom(resp.Request.Context()).longRunning && resp.StatusCode != http.StatusSwitchingProtocols {
 				resp.Body = newStoppableBody(resp.Body, stop)
 			}

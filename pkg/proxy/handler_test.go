@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 	"k8s.io/client-go/rest"
 
 	"github.com/aksoidc/aksoidc/pkg/proxy"
@@ -266,16 +267,20 @@ func TestLogsCarryTheRequestButNeverTheToken(t *testing.T) {
 			t.Fatalf("log line is not JSON: %q", line)
 		}
 		if m["msg"] == "request" {
+			if id, _ := m["auditID"].(string); uuid.Validate(id) != nil {
+				t.Errorf("auditID %q is not a UUID", id)
+			}
 			delete(m, "time")
 			delete(m, "duration")
+			delete(m, "auditID")
 			lines = append(lines, m)
 		}
 	}
 	want := []map[string]any{
 		{"level": "INFO", "msg": "request", "clientIP": "127.0.0.1", "user": "oidc:alice", "groups": []any{"oidc:devs"}, "passthrough": false,
-			"verb": "list", "method": "GET", "path": "/api/v1/namespaces/team-a/pods", "status": 200.0, "bytes": 47.0},
+			"verb": "list", "method": "GET", "path": "/api/v1/namespaces/team-a/pods", "status": 200.0, "reason": "", "bytes": 47.0},
 		{"level": "INFO", "msg": "request", "clientIP": "127.0.0.1", "user": "", "groups": nil, "passthrough": false,
-			"verb": "list", "method": "GET", "path": "/api/v1/pods", "status": 401.0, "bytes": 129.0},
+			"verb": "list", "method": "GET", "path": "/api/v1/pods", "status": 401.0, "reason": "invalid_token", "bytes": 129.0},
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("access log (-want +got):\n%s", diff)

@@ -36,7 +36,8 @@ func stripCredentials(h http.Header) {
 	for name, values := range h {
 		lower := strings.ToLower(name)
 		switch {
-		case lower == "authorization" || strings.HasPrefix(lower, "impersonate") || strings.HasPrefix(lower, "x-remote-"):
+		case lower == "authorization" || strings.HasPrefix(lower, "impersonate") || strings.HasPrefix(lower, "x-remote-"),
+			lower == "audit-id": // the proxy names each request; see withAccessLog
 			delete(h, name)
 		case lower == "sec-websocket-protocol":
 			// Any spelling: a name the server did not canonicalize still reaches the API server.

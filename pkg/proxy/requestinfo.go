@@ -41,6 +41,9 @@ type requestState struct {
 	passthrough bool
 	// reason is why the proxy refused the request itself (an authn.Reason), "" otherwise.
 	reason string
+	// auditID names the request in the proxy's access log, to the client and in the API
+	// server's audit log.
+	auditID string
 }
 
 type stateKey struct{}
