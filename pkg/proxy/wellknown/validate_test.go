@@ -141,8 +141,8 @@ func checkIssuerRules(t *testing.T, issuer string) {
 	}
 	ip := net.ParseIP(u.Hostname())
 	loopback := u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
-	if !(u.Scheme == "https" || u.Scheme == "http" && loopback) || u.Host == "" || u.User != nil ||
-		strings.ContainsAny(issuer, "?# \t\r\n") {
+	allowedScheme := u.Scheme == "https" || u.Scheme == "http" && loopback
+	if !allowedScheme || u.Host == "" || u.User != nil || strings.ContainsAny(issuer, "?# \t\r\n") {
 		t.Fatalf("accepted issuer %q breaks the rules", issuer)
 	}
 }
