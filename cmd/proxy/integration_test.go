@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -71,7 +72,7 @@ func oidcFlags(iss *oidctest.Issuer, prefix string) []string {
 }
 
 func TestAgainstKubeAPIServer(t *testing.T) {
-	cluster := kubetest.Start(t)
+	cluster := kubetest.StartWith(t, kubetest.Options{AuditLog: true})
 	setupTeams(t, cluster)
 	iss := oidctest.New(t)
 	p := startProxy(t, cluster.ProxyKubeconfig, append(oidcFlags(iss, "oidc:"), "--request-timeout=5s")...)
@@ -92,6 +93,14 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 	t.Run("bad tokens get 401 and nothing is forwarded", func(t *testing.T) {
 		t.Parallel()
 		testBadTokens(t, cluster, startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "oidc:")...), iss)
+	})
+	t.Run("identities a header writer would change get 401 and never reach the API server", func(t *testing.T) {
+		t.Parallel()
+		testWireAttacks(t, cluster, iss)
+	})
+	t.Run("one audit ID joins the client, the proxy's log and the audit log", func(t *testing.T) {
+		t.Parallel()
+		testAuditID(t, cluster, p, iss)
 	})
 	t.Run("client impersonation gets 403 and nothing is forwarded", func(t *testing.T) {
 		t.Parallel()
@@ -446,4 +455,102 @@ func testShutdown(t *testing.T, cluster *kubetest.Cluster, iss *oidctest.Issuer)
 		t.Errorf("proxy still running 15s after the signal")
 	}
 	p.Exit <- 0 // for the cleanup
+}
+
+// auditEvent is what the tests read of kube-apiserver's audit log.
+type auditEvent struct {
+	AuditID          string `json:"auditID"`
+	UserAgent        string `json:"userAgent"`
+	RequestURI       string `json:"requestURI"`
+	ImpersonatedUser *struct {
+		Username string              `json:"username"`
+		Groups   []string            `json:"groups"`
+		Extra    map[string][]string `json:"extra"`
+	} `json:"impersonatedUser"`
+}
+
+// auditEvents returns the events of the cluster's audit log made by requests with userAgent.
+func auditEvents(t *testing.T, cluster *kubetest.Cluster, userAgent string) []auditEvent {
+	t.Helper()
+	data, err := os.ReadFile(cluster.AuditLog)
+	if err != nil {
+		t.Fatalf("read the audit log: %v", err)
+	}
+	var events []auditEvent
+	for line := range strings.Lines(string(data)) {
+		var e auditEvent
+		if json.Unmarshal([]byte(line), &e) == nil && e.UserAgent == userAgent {
+			events = append(events, e)
+		}
+	}
+	return events
+}
+
+// testWireAttacks sends the identities of issue 8 that a header writer would have turned into
+// other ones (white space trimmed into system:masters, merged groups, an empty username) over
+// the HTTP/1.1 upgrade path, where the writer trims: each gets 401, and kube-apiserver's audit
+// log shows that none of them reached it, while a good request in the same run did.
+func testWireAttacks(t *testing.T, cluster *kubetest.Cluster, iss *oidctest.Issuer) {
+	p := startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "")...)
+	attacks := []struct {
+		name   string
+		mutate func(map[string]any)
+	}{
+		{"leading space before system:masters", func(c map[string]any) { c["groups"] = []string{" system:masters"} }},
+		{"leading tab before a system: username", func(c map[string]any) { c["sub"] = "\tsystem:kube-controller-manager" }},
+		{"trailing space merges groups", func(c map[string]any) { c["groups"] = []string{"devs "} }},
+		{"empty username", func(c map[string]any) { c["sub"] = "" }},
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, p.CA.PEM),
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}} // HTTP/1.1: Connection: Upgrade is allowed
+	send := func(userAgent, token string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+"/api/v1/namespaces/team-a/pods", nil)
+		req.Header = http.Header{"Authorization": {"Bearer " + token}, "Connection": {"Upgrade"}, "Upgrade": {"x"}, "User-Agent": {userAgent}}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, a := range attacks {
+		if code := send("wire-attack-"+strconv.Itoa(i), aliceToken(t, iss, a.mutate)); code != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", a.name, code)
+		}
+	}
+	if code := send("wire-attack-control", aliceToken(t, iss, nil)); code == http.StatusUnauthorized {
+		t.Fatalf("the good token got %d", code)
+	}
+	poll.Until(t, 30*time.Second, func() bool { return len(auditEvents(t, cluster, "wire-attack-control")) > 0 })
+	for i, a := range attacks {
+		if got := auditEvents(t, cluster, "wire-attack-"+strconv.Itoa(i)); len(got) != 0 {
+			t.Errorf("%s reached kube-apiserver: %+v", a.name, got)
+		}
+	}
+	if got := p.metric(t, `aksoidc_proxy_authentication_failures_total{reason="invalid_identity"}`); got != float64(len(attacks)) {
+		t.Errorf("invalid_identity refusals counted: %v, want %d", got, len(attacks))
+	}
+}
+
+// testAuditID: the Audit-Id the client gets back is the auditID of kube-apiserver's audit event
+// for the request (with the impersonated user) and of the proxy's access-log line.
+func testAuditID(t *testing.T, cluster *kubetest.Cluster, p *runningProxy, iss *oidctest.Issuer) {
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+"/api/v1/namespaces/team-a/pods", nil)
+	req.Header = http.Header{"Authorization": {"Bearer " + aliceToken(t, iss, nil)}, "User-Agent": {"audit-join"}, "Audit-Id": {"chosen-by-client"}}
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, p.CA.PEM)}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	id := resp.Header.Get("Audit-Id")
+	if resp.StatusCode != http.StatusOK || id == "" || id == "chosen-by-client" {
+		t.Fatalf("status %d, Audit-Id %q: want 200 and an ID of the proxy's", resp.StatusCode, id)
+	}
+	poll.Until(t, 30*time.Second, func() bool { return len(auditEvents(t, cluster, "audit-join")) > 0 })
+	for _, e := range auditEvents(t, cluster, "audit-join") {
+		if e.AuditID != id || e.ImpersonatedUser == nil || e.ImpersonatedUser.Username != "oidc:alice" {
+			t.Errorf("audit event %+v, want auditID %s impersonating oidc:alice", e, id)
+		}
+	}
+	poll.Until(t, 30*time.Second, func() bool { return strings.Contains(p.Logs.String(), `"auditID":"`+id+`"`) })
 }

@@ -35,13 +35,25 @@ type Cluster struct {
 	ProxyKubeconfig string
 	// KubectlPath is the pinned kubectl next to the control plane.
 	KubectlPath string
+	// AuditLog is kube-apiserver's audit log (JSON lines, level Metadata), when Options.AuditLog.
+	AuditLog string
 }
 
 // Options changes how the control plane runs.
 type Options struct {
 	// APIServerFlags are added to kube-apiserver's command line, e.g. "oidc-issuer-url".
 	APIServerFlags map[string]string
+	// AuditLog makes kube-apiserver write an audit event of every request to Cluster.AuditLog.
+	AuditLog bool
 }
+
+// auditPolicy records every request at level Metadata: who, as whom, what, and the answer.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+`
 
 // Start runs a control plane for the test and stops it with t.Cleanup. It skips the test when
 // the binaries are absent locally and fails it when CI=true.
@@ -62,6 +74,10 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 	for k, v := range opts.APIServerFlags {
 		api.Configure().Set(k, v)
 	}
+	var auditLog string
+	if opts.AuditLog {
+		auditLog = configureAudit(t, func(k, v string) { api.Configure().Set(k, v) })
+	}
 	admin, err := env.Start()
 	if err != nil {
 		t.Fatalf("start kube-apiserver and etcd from %s: %v", dir, err)
@@ -71,7 +87,7 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 			t.Errorf("stop control plane: %v", err)
 		}
 	})
-	c := &Cluster{Admin: admin, KubectlPath: filepath.Join(dir, "kubectl")}
+	c := &Cluster{Admin: admin, KubectlPath: filepath.Join(dir, "kubectl"), AuditLog: auditLog}
 	if c.AdminClient, err = kubernetes.NewForConfig(admin); err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +107,21 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 	role, binding := proxyRole()
 	c.Apply(t, role, binding)
 	return c
+}
+
+// configureAudit writes the audit policy and returns the log's path.
+func configureAudit(t testing.TB, set func(key, value string)) string {
+	t.Helper()
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "audit.log")
+	set("audit-policy-file", policy)
+	set("audit-log-path", log)
+	set("audit-log-mode", "blocking") // an event is in the file before the response is sent
+	return log
 }
 
 // ClientIPExtra is the user-extra key the proxy adds to every impersonated request.
