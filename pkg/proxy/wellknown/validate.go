@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounds on the document's fields. No honest issuer, client ID or scope comes
@@ -16,6 +17,7 @@ const (
 	MaxIssuerURLLength = 2048
 	MaxTokenLength     = 256
 	MaxExtraScopes     = 64
+	MaxClaims          = 64
 )
 
 // validateIssuerURL wants what OIDC Discovery 1.0 §3 allows for an issuer:
@@ -77,6 +79,24 @@ func validateToken(s string) error {
 		if c := s[i]; c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
 			return fmt.Errorf("%q: byte %d (%s) is not allowed in an RFC 6749 scope token", s, i, showByte(c))
 		}
+	}
+	return nil
+}
+
+// ValidateClaim wants a claim name that can be shown: a JSON object key may be
+// any string, but one that is not UTF-8, holds a control character (C0, DEL,
+// C1) or is very long names no claim of an honest configuration. The error
+// starts with the value, for the caller to prefix with the field's name.
+func ValidateClaim(s string) error {
+	switch {
+	case s == "":
+		return errors.New("is empty")
+	case len(s) > MaxTokenLength:
+		return fmt.Errorf("is longer than %d bytes", MaxTokenLength)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%q: not UTF-8", s)
+	case strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 }) >= 0:
+		return fmt.Errorf("%q: holds a control character", s)
 	}
 	return nil
 }

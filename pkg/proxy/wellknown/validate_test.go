@@ -69,6 +69,18 @@ func TestValidate(t *testing.T) {
 			"extraScopes[0] is longer than 256 bytes"},
 		{"too many scopes", with(func(d *Document) { d.ExtraScopes = strings.Split(strings.Repeat("s,", 64)+"s", ",") }),
 			"extraScopes: 65 scopes, more than 64"},
+		{"claims any configuration may name", with(func(d *Document) {
+			d.Claims = []string{"email", "https://example.com/groups", "grüppe", "a b", `"x"`}
+		}), ""},
+		{"empty claim", with(func(d *Document) { d.Claims = []string{"email", ""} }), "claims[1] is empty"},
+		{"claim with an escape sequence", with(func(d *Document) { d.Claims = []string{"e\x1b[2J"} }),
+			`claims[0] "e\x1b[2J": holds a control character`},
+		{"claim with a C1 control", with(func(d *Document) { d.Claims = []string{"e\u009b31m"} }),
+			`claims[0] "e\u009b31m": holds a control character`},
+		{"claim not UTF-8", with(func(d *Document) { d.Claims = []string{"e\xff"} }), `claims[0] "e\xff": not UTF-8`},
+		{"long claim", with(func(d *Document) { d.Claims = []string{strings.Repeat("c", 257)} }), "claims[0] is longer than 256 bytes"},
+		{"too many claims", with(func(d *Document) { d.Claims = strings.Split(strings.Repeat("c,", 64)+"c", ",") }),
+			"claims: 65 claims, more than 64"},
 		{"CA not PEM", with(func(d *Document) { d.CertificateAuthorityData = []byte("not a certificate") }),
 			"certificateAuthorityData: holds no PEM certificate"},
 		{"CA with a private key", with(func(d *Document) { d.CertificateAuthorityData = append(append([]byte{}, ca.PEM...), key...) }),

@@ -20,6 +20,10 @@ type Document struct {
 	IssuerURL   string   `json:"issuerURL"`
 	ClientID    string   `json:"clientID"`
 	ExtraScopes []string `json:"extraScopes,omitempty"`
+	// Claims are the claims the proxy maps or validates: when the proxy
+	// refuses a token, setup names those the token lacks. Only printed,
+	// never passed on.
+	Claims []string `json:"claims,omitempty"`
 	// CertificateAuthorityData is the PEM bundle that verifies the proxy's
 	// serving certificate (the kubeconfig's certificate-authority-data).
 	CertificateAuthorityData []byte `json:"certificateAuthorityData,omitempty"`
@@ -43,6 +47,14 @@ func (d Document) Validate() error {
 	for i, sc := range d.ExtraScopes {
 		if err := validateToken(sc); err != nil {
 			errs = append(errs, fmt.Sprintf("extraScopes[%d] %s", i, err))
+		}
+	}
+	if len(d.Claims) > MaxClaims {
+		errs = append(errs, fmt.Sprintf("claims: %d claims, more than %d", len(d.Claims), MaxClaims))
+	}
+	for i, c := range d.Claims {
+		if err := ValidateClaim(c); err != nil {
+			errs = append(errs, fmt.Sprintf("claims[%d] %s", i, err))
 		}
 	}
 	if len(d.CertificateAuthorityData) > 0 {
