@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,13 +56,20 @@ func (o *options) complete() (*completed, error) {
 
 // discoveryHandler publishes how to log in; the defaults come from the issuer in force.
 func (o *options) discoveryHandler(src authn.Source) (http.Handler, error) {
-	doc := wellknown.Document{IssuerURL: o.discoveryIssuerURL, ClientID: o.discoveryClientID, ExtraScopes: o.discoveryExtraScopes}
+	doc := wellknown.Document{IssuerURL: o.discoveryIssuerURL, ClientID: o.discoveryClientID}
 	first := src.Config.JWT[0].Issuer
 	if doc.IssuerURL == "" {
 		doc.IssuerURL = first.URL
 	}
 	if doc.ClientID == "" && len(first.Audiences) > 0 {
 		doc.ClientID = first.Audiences[0]
+	}
+	needs := discoveryNeeds(src, doc.IssuerURL)
+	doc.ExtraScopes, doc.Claims = needs.Scopes, needs.Claims
+	// Set, even to nothing, the flag wins: an operator may know the issuer better than the
+	// table behind authn.NeedsOf.
+	if o.fs.Changed("discovery-extra-scopes") {
+		doc.ExtraScopes = o.discoveryExtraScopes
 	}
 	if o.discoveryCAFile != "" {
 		ca, err := os.ReadFile(o.discoveryCAFile)
@@ -75,6 +83,26 @@ func (o *options) discoveryHandler(src authn.Source) (http.Handler, error) {
 		return nil, fmt.Errorf("--discovery-*: %w", err)
 	}
 	return h, nil
+}
+
+// discoveryNeeds is what the issuer the document names needs of a login, so that its tokens
+// carry what the proxy reads: with --discovery-issuer-url naming no configured issuer, nothing.
+// Claims the document cannot hold are left out (they are for people, not for logins), as are
+// those past its bound.
+func discoveryNeeds(src authn.Source, issuerURL string) authn.LoginNeeds {
+	var claims, scopes []string
+	for _, jwt := range src.Config.JWT {
+		if jwt.Issuer.URL != issuerURL {
+			continue
+		}
+		n := authn.NeedsOf(jwt)
+		claims, scopes = append(claims, n.Claims...), append(scopes, n.Scopes...)
+	}
+	claims = slices.DeleteFunc(claims, func(c string) bool { return wellknown.ValidateClaim(c) != nil })
+	slices.Sort(claims)
+	slices.Sort(scopes)
+	claims, scopes = slices.Compact(claims), slices.Compact(scopes)
+	return authn.LoginNeeds{Claims: claims[:min(len(claims), wellknown.MaxClaims)], Scopes: scopes}
 }
 
 func (o *options) oidcFlags() authn.OIDCFlags {

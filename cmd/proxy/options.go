@@ -78,7 +78,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.readinessInterval, "readiness-check-interval", 10*time.Second, "how often /readyz re-checks the issuers and the API server")
 	fs.StringVar(&o.discoveryIssuerURL, "discovery-issuer-url", "", "issuer URL published at /.well-known/aksoidc for kubectl aksoidc setup (default: --oidc-issuer-url, or the first issuer of --authentication-config)")
 	fs.StringVar(&o.discoveryClientID, "discovery-client-id", "", "client ID published at /.well-known/aksoidc (default: --oidc-client-id, or that issuer's first audience)")
-	fs.StringSliceVar(&o.discoveryExtraScopes, "discovery-extra-scopes", nil, "extra scopes published at /.well-known/aksoidc (e.g. groups)")
+	fs.StringSliceVar(&o.discoveryExtraScopes, "discovery-extra-scopes", nil, "scopes besides openid and offline_access published at /.well-known/aksoidc (default: the scopes behind the claims the published issuer is configured to read; set it empty to publish none)")
 	fs.StringVar(&o.discoveryCAFile, "discovery-ca-file", "", "PEM bundle that verifies the proxy's serving certificate, published at /.well-known/aksoidc")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
