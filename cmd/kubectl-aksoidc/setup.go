@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -81,13 +83,14 @@ func newSetupCommand(s streams) *cobra.Command {
 func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
 	ctx := cmd.Context()
 	var caData []byte
+	var claims []string
 	if o.server != "" {
 		d, err := setup.Discover(ctx, o.server, o.serverCAPEM, o.trust(s))
 		if err != nil {
 			return err
 		}
 		o.adopt(cmd.Flags(), d)
-		caData = d.CAData
+		caData, claims = d.CAData, d.Claims
 		_, _ = fmt.Fprintf(s.out, "The proxy at %s signs users in at %s (client %s).\n", o.server, o.issuerURL, o.clientID)
 	}
 	if err := o.validate(); err != nil {
@@ -112,7 +115,7 @@ func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
 	if o.server != "" {
 		id, err := setup.Review(ctx, o.server, caData, tok.Value)
 		if err != nil {
-			return err
+			return explainRefusal(err, claims, tok.Value)
 		}
 		printReview(s, id)
 	}
@@ -161,6 +164,56 @@ func printLogin(s streams, token string) error {
 	}
 	_, err = fmt.Fprintf(s.out, "Logged in at %q as %q (email %q, groups %q).\n", c.Issuer, c.Subject, c.Email, c.Groups)
 	return err
+}
+
+// explainRefusal adds to the proxy's 401 which of the claims it reads (from
+// its discovery document) the token lacks: most often a scope the login did
+// not ask for. A kubeconfig is written only for a token the proxy accepts.
+func explainRefusal(err error, claims []string, token string) error {
+	var refused *setup.RefusedError
+	if !errors.As(err, &refused) || len(claims) == 0 {
+		return err
+	}
+	has, decodeErr := claimNames(token)
+	switch {
+	case decodeErr != nil:
+		return fmt.Errorf("%w; the proxy reads the claims %q; no kubeconfig was written", err, claims)
+	case len(missing(claims, has)) == 0:
+		return fmt.Errorf("%w; the token carries every claim the proxy reads (%q): the proxy's log says why it refused it; no kubeconfig was written", err, claims)
+	}
+	return fmt.Errorf("%w; the proxy reads the claims %q and the token lacks %q (an identity provider adds claims for the scopes asked for, --extra-scope, or by its own settings); no kubeconfig was written",
+		err, claims, missing(claims, has))
+}
+
+// claimNames are the names of the token's claims that hold a value.
+func claimNames(token string) (map[string]bool, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("JWT payload: %w", err)
+	}
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("JWT payload: %w", err)
+	}
+	has := map[string]bool{}
+	for k, v := range c {
+		has[k] = string(v) != "null"
+	}
+	return has, nil
+}
+
+func missing(claims []string, has map[string]bool) []string {
+	var out []string
+	for _, c := range claims {
+		if !has[c] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func printReview(s streams, id setup.Identity) {

@@ -29,6 +29,8 @@ type proxyFake struct {
 	refuse string
 	// scopes replaces the document's extra scopes.
 	scopes []string
+	// claims are the claims the document says the proxy reads.
+	claims []string
 }
 
 // fakeProxy serves what setup needs of aksoidc-proxy: the discovery document
@@ -44,7 +46,7 @@ func fakeProxy(t *testing.T, p *oidctest.Provider, f proxyFake) (*httptest.Serve
 		f.scopes = []string{"groups"}
 	}
 	doc, err := wellknown.Handler(wellknown.Document{IssuerURL: p.URL, ClientID: p.ClientID,
-		ExtraScopes: f.scopes, CertificateAuthorityData: caPEM})
+		ExtraScopes: f.scopes, Claims: f.claims, CertificateAuthorityData: caPEM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,6 +294,56 @@ func TestSetupEscapesWhatTheServersSay(t *testing.T) {
 			}
 			if diff := cmp.Diff(result{code: code, stdout: out, stderr: errOut}, got, cmp.AllowUnexported(result{})); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSetupNamesTheClaimsTheTokenLacks: when the proxy refuses the token, setup
+// says which of the claims the proxy reads the token lacks, and writes nothing.
+func TestSetupNamesTheClaimsTheTokenLacks(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		claims  []string // the discovery document's
+		drop    []string // claims the issuer leaves out
+		wantErr string   // after the HTTP status; %s is the proxy
+	}{
+		{name: "lacks two", claims: []string{"email", "groups", "sub"}, drop: []string{"email", "groups"},
+			wantErr: `; the proxy reads the claims ["email" "groups" "sub"] and the token lacks ["email" "groups"] ` +
+				"(an identity provider adds claims for the scopes asked for, --extra-scope, or by its own settings); no kubeconfig was written"},
+		{name: "a null claim is lacking", claims: []string{"groups"}, drop: []string{"groups=null"},
+			wantErr: `; the proxy reads the claims ["groups"] and the token lacks ["groups"] ` +
+				"(an identity provider adds claims for the scopes asked for, --extra-scope, or by its own settings); no kubeconfig was written"},
+		{name: "lacks none", claims: []string{"email", "groups"},
+			wantErr: `; the token carries every claim the proxy reads (["email" "groups"]): the proxy's log says why it refused it; no kubeconfig was written`},
+		{name: "a proxy that publishes no claims", claims: nil, drop: []string{"email"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := oidctest.NewProvider(t, "kubectl")
+			p.SetMutate(func(c map[string]any) {
+				for _, d := range tc.drop {
+					if name, ok := strings.CutSuffix(d, "=null"); ok {
+						c[name] = nil
+					} else {
+						delete(c, d)
+					}
+				}
+			})
+			srv, fingerprint := fakeProxy(t, p, proxyFake{refuse: "Unauthorized", claims: tc.claims})
+			dir := t.TempDir()
+			got := runCLI(t, nil, "setup", "--server", srv.URL, "--trust-fingerprint", fingerprint, "--kubeconfig",
+				filepath.Join(dir, "config"), "--grant-type", "device-code", "--certificate-authority", p.CAFile,
+				"--token-cache-storage", "file", "--token-cache-dir", dir)
+			wantErr := "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n" +
+				"kubectl-aksoidc: self subject review at " + srv.URL + `: HTTP 401 Unauthorized: "Unauthorized"` + tc.wantErr + "\n"
+			if diff := cmp.Diff(wantErr, got.stderr); diff != "" || got.code != 1 {
+				t.Errorf("exit code %d, stderr (-want +got):\n%s", got.code, diff)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "config")); !os.IsNotExist(err) {
+				t.Errorf("setup wrote a kubeconfig for a refused token (stat: %v)", err)
 			}
 		})
 	}

@@ -48,6 +48,9 @@ func Review(ctx context.Context, server string, caPEM []byte, token string) (Ide
 	if err != nil {
 		return Identity{}, fmt.Errorf("self subject review at %s: %w", server, err)
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return Identity{}, &RefusedError{Server: server, Message: statusMessage(b)}
+	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		return Identity{}, fmt.Errorf("self subject review at %s: HTTP %d %s: %s", server, resp.StatusCode, http.StatusText(resp.StatusCode), statusMessage(b))
 	}
@@ -60,6 +63,18 @@ func Review(ctx context.Context, server string, caPEM []byte, token string) (Ide
 		return Identity{}, errors.New("self subject review: the answer holds no user")
 	}
 	return out.Status.UserInfo, nil
+}
+
+// RefusedError is Review's error when the proxy did not accept the token
+// (HTTP 401): the caller may know more about why.
+type RefusedError struct {
+	Server string
+	// Message is the Status message, quoted.
+	Message string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("self subject review at %s: HTTP 401 Unauthorized: %s", e.Server, e.Message)
 }
 
 // statusMessage takes the message of a Kubernetes Status body, quoted: it is
