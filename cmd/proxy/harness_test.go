@@ -98,6 +98,19 @@ func (p *runningProxy) probe(t testing.TB, path string) int {
 	return resp.StatusCode
 }
 
+// probeBody is the body of a probe-port path.
+func (p *runningProxy) probeBody(t testing.TB, path string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.ProbeURL+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
 // metric returns the value of one series of the proxy's /metrics, 0 when absent.
 func (p *runningProxy) metric(t testing.TB, series string) float64 {
 	t.Helper()

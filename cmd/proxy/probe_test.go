@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +71,41 @@ func TestReadinessFollowsTheAPIServer(t *testing.T) {
 	want := []int{503, 200, 200, 200, 503, 200}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("readyz, healthz after down, up, down (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadinessSurvivesAnIssuerOutage: once the issuer's keys are loaded, the issuer going down
+// leaves the proxy ready (tokens keep verifying with the keys held); /readyz?verbose and the
+// issuer metrics tell the outage, and both recover with the issuer.
+func TestReadinessSurvivesAnIssuerOutage(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	iss := oidctest.New(t)
+	p := startProxy(t, fakeAPIServer(t, &healthy), oidcFlags(iss, "oidc:")...)
+	up := `aksoidc_proxy_issuer_up{issuer="` + iss.URL + `"}`
+	poll.Until(t, 10*time.Second, func() bool { return p.metric(t, up) == 1 })
+	token := aliceToken(t, iss, nil)
+
+	iss.SetDown(true)
+	poll.Until(t, 10*time.Second, func() bool { return strings.Contains(p.probeBody(t, "/readyz?verbose"), "[-]issuer "+iss.URL) })
+	wantDown := "[+]authenticator ok\n[+]api-server ok\n[-]issuer " + iss.URL + " failed: discovery: GET " + iss.URL +
+		"/.well-known/openid-configuration: 503 Service Unavailable (informational)\nreadyz check passed\n"
+	if diff := cmp.Diff(wantDown, p.probeBody(t, "/readyz?verbose")); diff != "" {
+		t.Errorf("/readyz?verbose with the issuer down (-want +got):\n%s", diff)
+	}
+	got := []int{p.probe(t, "/readyz"), status(t, p, http.Header{"Authorization": {"Bearer " + token}}),
+		status(t, p, http.Header{"Authorization": {"Bearer " + aliceToken(t, iss, nil)}})}
+	if diff := cmp.Diff([]int{200, 200, 200}, got); diff != "" {
+		t.Errorf("readyz, a known token, a new token, with the issuer down (-want +got):\n%s", diff)
+	}
+	if v := p.metric(t, up); v != 0 {
+		t.Errorf("%s = %v with the issuer down, want 0", up, v)
+	}
+
+	iss.SetDown(false)
+	poll.Until(t, 10*time.Second, func() bool { return p.metric(t, up) == 1 })
+	if got := p.probeBody(t, "/readyz?verbose"); !strings.HasSuffix(got, "[+]issuer "+iss.URL+" ok (informational)\nreadyz check passed\n") {
+		t.Errorf("/readyz?verbose after the issuer is back:\n%s", got)
 	}
 }
 
@@ -153,7 +189,8 @@ func TestDiscoveryDocumentNeedsNoToken(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
 		t.Fatalf("status %s: %v", resp.Status, err)
 	}
-	want := wellknown.Document{IssuerURL: iss.URL, ClientID: "kubernetes", ExtraScopes: []string{"groups", "email"}, CertificateAuthorityData: iss.CAPEM}
+	want := wellknown.Document{IssuerURL: iss.URL, ClientID: "kubernetes", ExtraScopes: []string{"groups", "email"},
+		Claims: []string{"groups", "sub", "tenant"}, CertificateAuthorityData: iss.CAPEM}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("discovery document (-want +got):\n%s", diff)
 	}

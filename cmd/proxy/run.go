@@ -119,12 +119,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	}
 	return listenAndServe(ctx, c, proxy.ServerConfig{
 		Handler: handler, CertFile: o.tlsCertFile, KeyFile: o.tlsKeyFile, ShutdownGrace: o.shutdownGrace,
-		Ready: func(ctx context.Context) error {
-			if err := a.Ready(ctx); err != nil {
-				return err
-			}
-			return upstreamReady(ctx)
-		},
+		Checks:        proxy.ReadinessChecks(a, upstreamReady, metrics),
 		ReadyInterval: o.readinessInterval, Metrics: metrics, Logger: log,
 	})
 }

@@ -17,6 +17,7 @@ type Metrics struct {
 	upstreamDuration *prometheus.HistogramVec
 	tokenCache       *prometheus.CounterVec
 	longRunning      prometheus.Gauge
+	issuers          issuerMetrics
 }
 
 // NewMetrics creates the metrics in a registry of their own.
@@ -42,7 +43,9 @@ func NewMetrics() *Metrics {
 		}),
 	}
 	// Go and process metrics come with k8s.io's legacy registry, served alongside.
-	m.registry.MustRegister(m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning)
+	m.issuers = newIssuerMetrics()
+	m.registry.MustRegister(m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning,
+		m.issuers.up, m.issuers.lastSuccess)
 	return m
 }
 

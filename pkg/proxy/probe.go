@@ -3,43 +3,48 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
-
-	"k8s.io/client-go/rest"
 )
 
-type errHolder struct{ err error }
+// Check is one readiness check. An informational check is reported by /readyz?verbose and in
+// the log, but does not make the proxy unready: it tells about a shared dependency, which is
+// what metrics and alerts are for.
+type Check struct {
+	Name          string
+	Informational bool
+	Run           func(context.Context) error
+}
 
-// readiness keeps the last answer of a periodic check; it is never latched either way.
+type checkResult struct {
+	name          string
+	informational bool
+	err           error
+}
+
+// readiness keeps the results of the last round of checks; it is never latched either way.
 type readiness struct {
-	err      atomic.Pointer[errHolder]
+	results  atomic.Pointer[[]checkResult]
 	stopping atomic.Bool
 }
 
-func (r *readiness) run(ctx context.Context, check func(context.Context) error, interval time.Duration, log *slog.Logger) {
+// run checks every interval until ctx ends. checks is asked for the checks each round, as a
+// configuration reload changes the issuers.
+func (r *readiness) run(ctx context.Context, checks func() []Check, interval time.Duration, log *slog.Logger) {
 	if interval <= 0 {
 		interval = 10 * time.Second
 	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	var last error
+	last := map[string]string{}
 	for {
-		checkCtx, cancel := context.WithTimeout(ctx, interval)
-		err := check(checkCtx)
-		cancel()
-		r.err.Store(&errHolder{err})
-		if (err == nil) != (last == nil) || (err != nil && last != nil && err.Error() != last.Error()) {
-			if err != nil {
-				log.Warn("not ready", "error", err)
-			} else {
-				log.Info("ready")
-			}
-		}
-		last = err
+		results := runChecks(ctx, checks(), interval)
+		r.results.Store(&results)
+		logChanges(log, last, results)
 		select {
 		case <-ctx.Done():
 			return // Serve has marked the proxy as stopping
@@ -48,11 +53,82 @@ func (r *readiness) run(ctx context.Context, check func(context.Context) error, 
 	}
 }
 
+func runChecks(ctx context.Context, checks []Check, timeout time.Duration) []checkResult {
+	results := make([]checkResult, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Go(func() {
+			checkCtx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			results[i] = checkResult{name: c.Name, informational: c.Informational, err: c.Run(checkCtx)}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// logChanges logs a check's result when it differs from the last round's.
+func logChanges(log *slog.Logger, last map[string]string, results []checkResult) {
+	for _, res := range results {
+		now := "ok"
+		if res.err != nil {
+			now = res.err.Error()
+		}
+		if before, seen := last[res.name]; seen && before == now {
+			continue
+		}
+		last[res.name] = now
+		switch {
+		case res.err == nil:
+			log.Info("check passed", "check", res.name)
+		case res.informational:
+			log.Warn("check failed (informational, still ready)", "check", res.name, "error", res.err)
+		default:
+			log.Warn("not ready", "check", res.name, "error", res.err)
+		}
+	}
+}
+
 func (r *readiness) check() error {
 	if r.stopping.Load() {
 		return fmt.Errorf("shutting down")
 	}
-	return r.err.Load().err
+	results := r.results.Load()
+	if results == nil {
+		return fmt.Errorf("not checked yet")
+	}
+	for _, res := range *results {
+		if res.err != nil && !res.informational {
+			return fmt.Errorf("%s: %w", res.name, res.err)
+		}
+	}
+	return nil
+}
+
+// verbose is /readyz?verbose: a line per check, as kube-apiserver's, then the verdict.
+func (r *readiness) verbose(err error) string {
+	var b strings.Builder
+	if results := r.results.Load(); results != nil {
+		for _, res := range *results {
+			mark, note := "+", " ok"
+			if res.err != nil {
+				mark, note = "-", " failed: "+res.err.Error()
+			}
+			if res.informational {
+				note += " (informational)"
+			}
+			fmt.Fprintf(&b, "[%s]%s%s\n", mark, res.name, note)
+		}
+	}
+	if r.stopping.Load() {
+		b.WriteString("[-]shutdown failed: shutting down\n")
+	}
+	if err != nil {
+		b.WriteString("readyz check failed\n")
+	} else {
+		b.WriteString("readyz check passed\n")
+	}
+	return b.String()
 }
 
 func probeMux(ready *readiness, m *Metrics) *http.ServeMux {
@@ -60,38 +136,20 @@ func probeMux(ready *readiness, m *Metrics) *http.ServeMux {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := ready.check(); err != nil {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		err := ready.check()
+		_, verbose := r.URL.Query()["verbose"]
+		switch {
+		case verbose && err != nil:
+			http.Error(w, ready.verbose(err), http.StatusServiceUnavailable)
+		case verbose:
+			_, _ = w.Write([]byte(ready.verbose(nil)))
+		case err != nil:
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
+		default:
+			_, _ = w.Write([]byte("ok\n"))
 		}
-		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", m.Handler())
 	return mux
-}
-
-// UpstreamReady returns a check that the API server answers /readyz to the proxy's credentials.
-func UpstreamReady(cfg *rest.Config) (func(context.Context) error, error) {
-	client, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("upstream client: %w", err)
-	}
-	url := cfg.Host + "/readyz"
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("API server: %w", err)
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("API server /readyz: %s", resp.Status)
-		}
-		return nil
-	}, nil
 }

@@ -23,8 +23,9 @@ type ServerConfig struct {
 	CertFile, KeyFile string
 	// ShutdownGrace bounds how long running requests may take to finish once ctx ends.
 	ShutdownGrace time.Duration
-	// Ready is checked every ReadyInterval; /readyz reports the last answer.
-	Ready         func(context.Context) error
+	// Checks returns the readiness checks, run every ReadyInterval; /readyz reports the last
+	// round (see ReadinessChecks).
+	Checks        func() []Check
 	ReadyInterval time.Duration
 	Metrics       *Metrics
 	Logger        *slog.Logger
@@ -44,8 +45,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	}
 	go certs.content.Run(ctx, 1)
 	ready := &readiness{}
-	ready.err.Store(&errHolder{errors.New("not checked yet")})
-	go ready.run(ctx, cfg.Ready, cfg.ReadyInterval, cfg.Logger)
+	go ready.run(ctx, cfg.Checks, cfg.ReadyInterval, cfg.Logger)
 
 	secure := &http.Server{
 		Handler:           cfg.Handler,

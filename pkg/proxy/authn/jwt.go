@@ -41,6 +41,8 @@ type issuer struct {
 	token  oidc.AuthenticatorTokenWithHealthCheck
 	check  issuerCheck
 	cancel context.CancelFunc
+	// keysLoaded is set once the issuer's keys have been fetched (see loaded).
+	keysLoaded atomic.Bool
 }
 
 type issuerCheck struct {
@@ -146,13 +148,13 @@ func issuerClient(iss apiserver.Issuer) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }
 
-// healthy reports whether every issuer's discovery has loaded.
-func (s *jwtSet) healthy() error { return healthy(s.issuers) }
+// healthy reports whether every issuer's discovery document and keys have loaded.
+func (s *jwtSet) healthy(ctx context.Context) error { return healthy(ctx, s.issuers) }
 
-func healthy(issuers []*issuer) error {
+func healthy(ctx context.Context, issuers []*issuer) error {
 	var errs []error
 	for _, iss := range issuers {
-		if err := iss.token.HealthCheck(); err != nil {
+		if err := iss.loaded(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -10,19 +10,29 @@ import (
 	"strings"
 )
 
-// Ready reports whether every issuer's discovery document and signing keys can be loaded now.
+// Ready reports whether the authenticator for the configuration in force is initialized: every
+// issuer has loaded its discovery document and keys at least once since start or reload. After
+// that an issuer's outage does not change the answer: its authenticator goes on verifying with
+// the keys it holds, and taking every replica out of service would turn an identity provider's
+// blip into an outage of all cluster access. IssuerChecks report the issuers' state.
 func (a *Authenticator) Ready(ctx context.Context) error {
+	return a.current.Load().healthy(ctx)
+}
+
+// IssuerCheck fetches one issuer's discovery document and keys now.
+type IssuerCheck struct {
+	URL   string
+	Check func(context.Context) error
+}
+
+// IssuerChecks returns a check for each issuer of the configuration in force.
+func (a *Authenticator) IssuerChecks() []IssuerCheck {
 	set := a.current.Load()
-	if err := set.healthy(); err != nil {
-		return err
-	}
-	var errs []error
+	checks := make([]IssuerCheck, 0, len(set.issuers))
 	for _, iss := range set.issuers {
-		if err := iss.check.keysLoad(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("issuer %s: %w", iss.check.url, err))
-		}
+		checks = append(checks, IssuerCheck{URL: iss.check.url, Check: iss.check.keysLoad})
 	}
-	return errors.Join(errs...)
+	return checks
 }
 
 func (c issuerCheck) keysLoad(ctx context.Context) error {

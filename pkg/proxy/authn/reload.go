@@ -75,7 +75,7 @@ func waitHealthy(ctx context.Context, issuers []*issuer) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		err := healthy(issuers)
+		err := healthy(ctx, issuers)
 		if err == nil {
 			return nil
 		}
