@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,9 +45,33 @@ func NewMetrics() *Metrics {
 	}
 	// Go and process metrics come with k8s.io's legacy registry, served alongside.
 	m.issuers = newIssuerMetrics()
-	m.registry.MustRegister(m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning,
-		m.issuers.up, m.issuers.lastSuccess)
+	m.registry.MustRegister(m.collectors()...)
 	return m
+}
+
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning,
+		m.issuers.up, m.issuers.lastSuccess}
+}
+
+// Names lists the proxy's own metric names, so that alert rules and dashboards that query
+// them can be checked against what the proxy exports.
+func (m *Metrics) Names() []string {
+	ch := make(chan *prometheus.Desc, 16)
+	go func() {
+		for _, c := range m.collectors() {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		// A Desc prints as Desc{fqName: "name", ...}; the name is not otherwise exposed.
+		_, rest, _ := strings.Cut(d.String(), `fqName: "`)
+		name, _, _ := strings.Cut(rest, `"`)
+		names = append(names, name)
+	}
+	return names
 }
 
 // TokenCache counts an accepted token; pass it as authn.Options.OnCache.
