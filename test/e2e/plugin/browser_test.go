@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,17 +26,20 @@ run=$(mktemp -d %[1]q/run.XXXXXX) || exit 1
 # The session bus is the test keyring's; Chromium has no business there.
 unset DBUS_SESSION_BUS_ADDRESS
 %[2]q --headless --no-sandbox --disable-gpu --disable-background-networking \
-	--disable-component-update --disable-sync --no-first-run \
+	--disable-component-update --disable-sync --no-first-run %[3]s \
 	--user-data-dir="$run/profile" --dump-dom "$@" >"$run/output" 2>&1
 echo $? >"$run/exit"
 `
 
-func newBrowser(t *testing.T) *browser {
+// newBrowser writes the --browser-command; flags are Chromium flags of the
+// test's, written into the script as they are.
+func newBrowser(t *testing.T, flags ...string) *browser {
 	t.Helper()
 	chromium := chromiumPath(t)
 	dir := t.TempDir()
 	b := &browser{command: filepath.Join(dir, "browser.sh"), dir: dir}
-	if err := os.WriteFile(b.command, fmt.Appendf(nil, browserScript, dir, chromium), 0o700); err != nil { //nolint:gosec // an executable script
+	script := fmt.Appendf(nil, browserScript, dir, chromium, strings.Join(flags, " "))
+	if err := os.WriteFile(b.command, script, 0o700); err != nil { //nolint:gosec // an executable script
 		t.Fatalf("write browser script: %v", err)
 	}
 	// Registered after t.TempDir, so it runs before the dir is removed.

@@ -19,8 +19,9 @@ import (
 	"github.com/aksoidc/aksoidc/test/tooldir"
 )
 
-// pluginPath is the kubectl-aksoidc binary built once by TestMain.
-var pluginPath string
+// pluginPath is the kubectl-aksoidc binary built once by TestMain, in
+// buildDir, which TestMain removes at the end.
+var pluginPath, buildDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
@@ -33,6 +34,7 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir) //nolint:errcheck // best effort, in the temp dir
+	buildDir = dir
 	root, err := tooldir.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
