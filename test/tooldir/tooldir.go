@@ -31,14 +31,28 @@ const (
 // local run may skip on.
 var errNotBuilt = errors.New("not built")
 
+// InCI reports whether the tests run in CI, where every real part must be present: any
+// non-empty CI variable, as CI systems set it.
+func InCI() bool { return os.Getenv("CI") != "" }
+
+// Missing ends a test that lacks a real part it needs (a tool, Chromium, a D-Bus session):
+// skipped on a developer's machine, failed in CI, where a skip would hide a missing install.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // Path returns the path of binary in the cache dir of family. When the binary
-// is absent the test is skipped, or fails when the environment has CI=true.
+// is absent the test is skipped, or fails in CI (see Missing).
 func Path(t testing.TB, family, binary string) string {
 	t.Helper()
 	p, err := find(family, binary)
 	switch {
-	case errors.Is(err, errNotBuilt) && os.Getenv("CI") != "true":
-		t.Skipf("%v; run `make tools` to build it", err)
+	case errors.Is(err, errNotBuilt):
+		Missing(t, "%v; run `make tools` to build it", err)
 	case err != nil:
 		t.Fatalf("%v; run `make tools` to build it", err)
 	}

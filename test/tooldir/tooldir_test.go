@@ -130,8 +130,9 @@ func TestPathMissingBinary(t *testing.T) {
 	}{
 		{"absent locally skips", "", nil, true},
 		{"absent in CI fails", "true", nil, false},
-		{"not executable locally skips", "false", func(t *testing.T, p string) { write(t, p, "") }, true},
+		{"not executable locally skips", "", func(t *testing.T, p string) { write(t, p, "") }, true},
 		{"not executable in CI fails", "true", func(t *testing.T, p string) { write(t, p, "") }, false},
+		{"any non-empty CI is CI", "1", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
