@@ -87,7 +87,7 @@ func TestUnsafeDirIsNeverUsed(t *testing.T) {
 	entry := `{"id_token":"planted","expiry":"2030-01-01T00:00:00Z"}`
 	mark := "2030-01-01T00:00:00Z planted"
 	writeFiles(t, dir, map[string]string{"k.json": entry, "k.failed": mark})
-	if err := os.Chmod(dir, 0o777); err != nil {
+	if err := os.Chmod(dir, 0o777); err != nil { //nolint:gosec // the unsafe directory under test
 		t.Fatal(err)
 	}
 	want := "token cache dir " + dir + " is writable by other users (mode 0777)"
