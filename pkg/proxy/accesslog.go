@@ -31,7 +31,7 @@ func withAccessLog(log *slog.Logger, m *Metrics, trusted []netip.Prefix) func(ht
 			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, state)))
 			code := rec.code()
 			m.observeRequest(state.verb, code)
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			attrs := []slog.Attr{
 				slog.String("auditID", state.auditID),
 				slog.String("clientIP", state.clientIP),
 				slog.String("user", state.user),
@@ -44,7 +44,11 @@ func withAccessLog(log *slog.Logger, m *Metrics, trusted []netip.Prefix) func(ht
 				slog.String("reason", state.reason),
 				slog.Duration("duration", time.Since(start)),
 				slog.Int64("bytes", rec.bytes),
-			)
+			}
+			if state.impersonatedUser != "" { // kubectl --as: who asked (user) and as whom
+				attrs = append(attrs, slog.String("impersonatedUser", state.impersonatedUser), slog.Any("impersonatedGroups", state.impersonatedGroups))
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"k8s.io/apiserver/pkg/authentication/user"
+
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 )
 
@@ -20,6 +22,11 @@ type identityKey struct{}
 type authenticated struct {
 	identity authn.Identity
 	token    string // kept only for passthrough, where the API server needs it
+	// target is whom an authorized client impersonation makes the request from, if any.
+	target *user.DefaultInfo
+	// clientImpersonation is a passthrough client's own Impersonate-* headers, forwarded with
+	// its token for the API server to decide on.
+	clientImpersonation http.Header
 }
 
 // withRefuseImpersonation refuses a request that carries any Impersonate* header: the proxy

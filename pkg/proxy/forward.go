@@ -84,9 +84,17 @@ func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop 
 			}
 			if auth.identity.Passthrough {
 				pr.Out.Header.Set("Authorization", "Bearer "+auth.token)
+				for name, values := range auth.clientImpersonation {
+					pr.Out.Header[name] = values
+				}
 				return
 			}
-			setImpersonation(pr.Out.Header, auth.identity.User, stateFrom(pr.In.Context()).clientIP)
+			clientIP := stateFrom(pr.In.Context()).clientIP
+			if auth.target != nil {
+				setImpersonation(pr.Out.Header, auth.target, auth.identity.User, clientIP)
+				return
+			}
+			setImpersonation(pr.Out.Header, auth.identity.User, nil, clientIP)
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Del(auditIDHeader) // the same ID, already set by withAccessLog

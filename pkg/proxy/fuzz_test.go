@@ -39,7 +39,7 @@ func FuzzImpersonationHeaders(f *testing.F) {
 			return
 		}
 		h := http.Header{}
-		setImpersonation(h, u, "127.0.0.1")
+		setImpersonation(h, u, nil, "127.0.0.1")
 		for k, vs := range h {
 			for _, v := range vs {
 				if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {

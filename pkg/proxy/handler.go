@@ -31,6 +31,9 @@ type Config struct {
 	// Discovery, when set, is served without authentication at wellknown.Path: the public
 	// document from which `kubectl aksoidc setup` learns how to log in.
 	Discovery http.Handler
+	// Impersonation, when set, lets a client impersonate whom RBAC allows the authenticated user
+	// to (kubectl --as); when nil, any Impersonate* header is refused with 403.
+	Impersonation *ImpersonationAuthorizer
 	// Stop, once closed, ends long-running responses (watches, logs -f) cleanly, so that clients
 	// see the end of the stream and reconnect, rather than a cut connection.
 	Stop <-chan struct{}
@@ -50,18 +53,31 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := newForwarder(target, rt, cfg.Logger, cfg.Stop)
-	for _, mw := range []func(http.Handler) http.Handler{
-		withTimeout(cfg.RequestTimeout, cfg.Metrics),
-		withAuthentication(cfg.Authenticator, cfg.Logger, cfg.Metrics),
-		withRefuseImpersonation(cfg.Logger),
-		withDiscovery(cfg.Discovery),
-		withAccessLog(cfg.Logger, cfg.Metrics, cfg.TrustedProxies),
-		withRecover(cfg.Logger),
-	} {
+	for _, mw := range middleware(cfg) {
 		h = mw(h)
 	}
 	return h, nil
 }
+
+// middleware is the chain, innermost first. Client impersonation is decided after
+// authentication, since it is about who asks; refused outright, it is refused before.
+func middleware(cfg Config) []func(http.Handler) http.Handler {
+	impersonation, refusal := withImpersonation(cfg.Impersonation, cfg.Logger), pass
+	if cfg.Impersonation == nil {
+		impersonation, refusal = pass, withRefuseImpersonation(cfg.Logger)
+	}
+	return []func(http.Handler) http.Handler{
+		withTimeout(cfg.RequestTimeout, cfg.Metrics),
+		impersonation,
+		withAuthentication(cfg.Authenticator, cfg.Logger, cfg.Metrics),
+		refusal,
+		withDiscovery(cfg.Discovery),
+		withAccessLog(cfg.Logger, cfg.Metrics, cfg.TrustedProxies),
+		withRecover(cfg.Logger),
+	}
+}
+
+func pass(next http.Handler) http.Handler { return next }
 
 // withDiscovery answers wellknown.Path itself; it holds only public information, and a client
 // reads it before it has a token.

@@ -59,10 +59,13 @@ func stripCredentials(h http.Header) {
 }
 
 // setImpersonation is the one place where an identity becomes impersonation headers: the API
-// server then treats the request as u, with the client's address as an extra. authn has
-// refused every identity whose values would not arrive byte for byte (white space, control
-// characters, upper-case extra keys); keys under authn.ReservedExtraPrefix are the proxy's own.
-func setImpersonation(h http.Header, u user.Info, clientIP string) {
+// server then treats the request as u, with the client's address as an extra, and, when u is
+// whom an authenticated user asked to act as (kubectl --as), with that user as original-*
+// extras. authn has refused every identity whose values would not arrive byte for byte (white
+// space, control characters, upper-case extra keys); a client's request arrived as headers and
+// parseImpersonation refused upper-case keys. Keys under authn.ReservedExtraPrefix are the
+// proxy's own: u's are dropped, so only the proxy says who asked and from where.
+func setImpersonation(h http.Header, u, original user.Info, clientIP string) {
 	h.Set("Impersonate-User", u.GetName())
 	for _, g := range u.GetGroups() {
 		h.Add("Impersonate-Group", g)
@@ -80,6 +83,28 @@ func setImpersonation(h http.Header, u user.Info, clientIP string) {
 	}
 	if clientIP != "" {
 		h[clientIPHeader] = append(h[clientIPHeader], clientIP)
+	}
+	if original != nil {
+		setOriginal(h, original)
+	}
+}
+
+// The canonical header names of the original-* extras, worked out once.
+var (
+	originalUsernameHeader = http.CanonicalHeaderKey("Impersonate-Extra-" + extraKeyEscape(OriginalUsernameExtra))
+	originalUIDHeader      = http.CanonicalHeaderKey("Impersonate-Extra-" + extraKeyEscape(OriginalUIDExtra))
+	originalGroupsHeader   = http.CanonicalHeaderKey("Impersonate-Extra-" + extraKeyEscape(OriginalGroupsExtra))
+)
+
+// setOriginal records the authenticated user behind an impersonation; the API server's audit
+// log shows it among the impersonated user's extras.
+func setOriginal(h http.Header, original user.Info) {
+	h[originalUsernameHeader] = []string{original.GetName()}
+	if uid := original.GetUID(); uid != "" {
+		h[originalUIDHeader] = []string{uid}
+	}
+	if groups := original.GetGroups(); len(groups) > 0 {
+		h[originalGroupsHeader] = append([]string(nil), groups...)
 	}
 }
 

@@ -32,13 +32,16 @@ var (
 
 // requestState is what the middleware learn about a request, for the access log and metrics.
 type requestState struct {
-	verb        string
-	path        string
-	clientIP    string
-	user        string
-	groups      []string
-	longRunning bool
-	passthrough bool
+	verb     string
+	path     string
+	clientIP string
+	user     string
+	groups   []string
+	// impersonatedUser and impersonatedGroups are whom the user acts as (kubectl --as).
+	impersonatedUser   string
+	impersonatedGroups []string
+	longRunning        bool
+	passthrough        bool
 	// reason is why the proxy refused the request itself (an authn.Reason), "" otherwise.
 	reason string
 	// auditID names the request in the proxy's access log, to the client and in the API
