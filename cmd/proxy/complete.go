@@ -3,18 +3,16 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/aksoidc/aksoidc/pkg/proxy"
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
-	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 )
 
 // completed is what validated options turn into.
@@ -22,7 +20,7 @@ type completed struct {
 	source     authn.Source
 	configData []byte
 	upstream   *rest.Config
-	discovery  http.Handler
+	discovery  proxy.DiscoveryConfig
 	trusted    []netip.Prefix
 	secureAddr string
 	probeAddr  string
@@ -48,61 +46,29 @@ func (o *options) complete() (*completed, error) {
 	if c.upstream, err = o.upstreamConfig(); err != nil {
 		return nil, err
 	}
-	if c.discovery, err = o.discoveryHandler(c.source); err != nil {
+	if c.discovery, err = o.discoveryConfig(c.source); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// discoveryHandler publishes how to log in; the defaults come from the issuer in force.
-func (o *options) discoveryHandler(src authn.Source) (http.Handler, error) {
-	doc := wellknown.Document{IssuerURL: o.discoveryIssuerURL, ClientID: o.discoveryClientID}
-	first := src.Config.JWT[0].Issuer
-	if doc.IssuerURL == "" {
-		doc.IssuerURL = first.URL
-	}
-	if doc.ClientID == "" && len(first.Audiences) > 0 {
-		doc.ClientID = first.Audiences[0]
-	}
-	needs := discoveryNeeds(src, doc.IssuerURL)
-	doc.ExtraScopes, doc.Claims = needs.Scopes, needs.Claims
-	// Set, even to nothing, the flag wins: an operator may know the issuer better than the
-	// table behind authn.NeedsOf.
-	if o.fs.Changed("discovery-extra-scopes") {
-		doc.ExtraScopes = o.discoveryExtraScopes
-	}
+// discoveryConfig is what the --discovery-* flags fix of the discovery document; the rest
+// follows the authentication configuration in force (proxy.NewDiscovery). The document of the
+// configuration at start is checked here, so that a bad flag is reported with the others.
+func (o *options) discoveryConfig(src authn.Source) (proxy.DiscoveryConfig, error) {
+	cfg := proxy.DiscoveryConfig{IssuerURL: o.discoveryIssuerURL, ClientID: o.discoveryClientID,
+		ExtraScopes: o.discoveryExtraScopes, ExtraScopesSet: o.fs.Changed("discovery-extra-scopes")}
 	if o.discoveryCAFile != "" {
 		ca, err := os.ReadFile(o.discoveryCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read --discovery-ca-file: %w", err)
+			return cfg, fmt.Errorf("read --discovery-ca-file: %w", err)
 		}
-		doc.CertificateAuthorityData = ca
+		cfg.CAData = ca
 	}
-	h, err := wellknown.Handler(doc)
-	if err != nil {
-		return nil, fmt.Errorf("--discovery-*: %w", err)
+	if err := cfg.Document(src).Validate(); err != nil {
+		return cfg, fmt.Errorf("--discovery-*: discovery document: %w", err)
 	}
-	return h, nil
-}
-
-// discoveryNeeds is what the issuer the document names needs of a login, so that its tokens
-// carry what the proxy reads: with --discovery-issuer-url naming no configured issuer, nothing.
-// Claims the document cannot hold are left out (they are for people, not for logins), as are
-// those past its bound.
-func discoveryNeeds(src authn.Source, issuerURL string) authn.LoginNeeds {
-	var claims, scopes []string
-	for _, jwt := range src.Config.JWT {
-		if jwt.Issuer.URL != issuerURL {
-			continue
-		}
-		n := authn.NeedsOf(jwt)
-		claims, scopes = append(claims, n.Claims...), append(scopes, n.Scopes...)
-	}
-	claims = slices.DeleteFunc(claims, func(c string) bool { return wellknown.ValidateClaim(c) != nil })
-	slices.Sort(claims)
-	slices.Sort(scopes)
-	claims, scopes = slices.Compact(claims), slices.Compact(scopes)
-	return authn.LoginNeeds{Claims: claims[:min(len(claims), wellknown.MaxClaims)], Scopes: scopes}
+	return cfg, nil
 }
 
 func (o *options) oidcFlags() authn.OIDCFlags {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 
+	"github.com/aksoidc/aksoidc/pkg/proxy"
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
 )
@@ -101,7 +103,11 @@ func discoveryDocument(t *testing.T, args []string) wellknown.Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := o.discoveryHandler(src)
+	cfg, err := o.discoveryConfig(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := proxy.NewDiscovery(cfg, func() authn.Source { return src }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -193,5 +194,44 @@ func TestDiscoveryDocumentNeedsNoToken(t *testing.T) {
 		Claims: []string{"groups", "sub", "tenant"}, CertificateAuthorityData: iss.CAPEM}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("discovery document (-want +got):\n%s", diff)
+	}
+}
+
+// TestDiscoveryDocumentFollowsAReload: when a reload replaces the issuer, the discovery
+// document names the new one, so `kubectl aksoidc setup` never learns a retired issuer.
+func TestDiscoveryDocumentFollowsAReload(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	first, second := oidctest.New(t), oidctest.New(t)
+	file := filepath.Join(t.TempDir(), "authn.yaml")
+	write := func(iss *oidctest.Issuer) {
+		config := oidctest.AuthenticationConfiguration(iss.JWTAuthenticator([]string{"kubernetes"},
+			"  claimMappings:\n    username: {claim: email, prefix: \"\"}\n"))
+		if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(first)
+	p := startProxy(t, fakeAPIServer(t, &healthy), "--authentication-config="+file, "--authentication-config-reload-interval=100ms")
+	document := func() wellknown.Document {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+wellknown.Path, nil)
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, p.CA.PEM)}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		var doc wellknown.Document
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		return doc
+	}
+	want := wellknown.Document{IssuerURL: first.URL, ClientID: "kubernetes", ExtraScopes: []string{"email"}, Claims: []string{"email"}}
+	if diff := cmp.Diff(want, document()); diff != "" {
+		t.Errorf("document at start (-want +got):\n%s", diff)
+	}
+	write(second)
+	poll.Until(t, 30*time.Second, func() bool { return document().IssuerURL == second.URL })
+	want.IssuerURL = second.URL
+	if diff := cmp.Diff(want, document()); diff != "" {
+		t.Errorf("document after the reload (-want +got):\n%s", diff)
 	}
 }

@@ -59,6 +59,11 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 	return a, nil
 }
 
+// Source returns the configuration in force: the one given at start or the last reloaded.
+func (a *Authenticator) Source() Source {
+	return a.current.Load().src
+}
+
 // Authenticate returns who token belongs to, or an *Error.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identity, error) {
 	if token == "" {

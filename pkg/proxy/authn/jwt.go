@@ -28,6 +28,7 @@ import (
 // token cache. A new configuration gets a new set (and so an empty cache), which keeps the
 // authenticators of the issuers whose settings did not change.
 type jwtSet struct {
+	src     Source
 	token   authenticator.Token
 	issuers []*issuer
 	urls    []string // every issuer's URL, whose tokens passthrough never sends to TokenReview
@@ -64,7 +65,7 @@ func newJWTSet(ctx context.Context, src Source) (*jwtSet, error) {
 // (whose keys are then already loaded, even if the issuer is down now). It also returns the
 // issuers it created, which have yet to load.
 func buildJWTSet(ctx context.Context, src Source, old *jwtSet) (*jwtSet, []*issuer, error) {
-	set := &jwtSet{}
+	set := &jwtSet{src: src}
 	var created []*issuer
 	tokens := make([]authenticator.Token, 0, len(src.Config.JWT))
 	for _, jwt := range src.Config.JWT {

@@ -68,8 +68,8 @@ func (d Document) Validate() error {
 	return nil
 }
 
-// Handler serves the document. It is computed once: the proxy's config is
-// fixed for the life of the process.
+// Handler serves d, encoded once; the proxy builds a new one when a reload
+// changes the document (proxy.NewDiscovery).
 func Handler(d Document) (http.Handler, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("discovery document: %w", err)
