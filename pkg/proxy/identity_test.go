@@ -83,8 +83,10 @@ func (u *impersonationReader) take() []readIdentity {
 
 // unprefixedProxy maps every claim as it is (no prefixes), the configuration in which a
 // claim's bytes reach the impersonation headers unchanged.
-func unprefixedProxy(t *testing.T, upstream *rest.Config) (*oidctest.Issuer, *httptest.Server, *syncbuf.Buffer) {
+func unprefixedProxy(t *testing.T, up *impersonationReader) (*oidctest.Issuer, *httptest.Server, *syncbuf.Buffer) {
 	t.Helper()
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw})
+	upstream := &rest.Config{Host: up.URL, BearerToken: "proxy", TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}}
 	iss := oidctest.New(t)
 	src, err := authn.Parse([]byte(oidctest.AuthenticationConfiguration(iss.JWTAuthenticator([]string{"kubernetes"},
 		"  claimMappings:\n"+
@@ -181,8 +183,7 @@ func (c identityClaims) want(proto string) readIdentity {
 // identity.
 func TestAcceptedIdentitiesArriveByteForByte(t *testing.T) {
 	up := newImpersonationReader(t)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw})
-	iss, srv, _ := unprefixedProxy(t, &rest.Config{Host: up.URL, BearerToken: "proxy", TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}})
+	iss, srv, _ := unprefixedProxy(t, up)
 	tests := []struct {
 		name   string
 		claims identityClaims
@@ -216,8 +217,7 @@ func TestAcceptedIdentitiesArriveByteForByte(t *testing.T) {
 // transports, with reason invalid_identity in the log.
 func TestIdentitiesThatWouldChangeOnTheWireAreRefused(t *testing.T) {
 	up := newImpersonationReader(t)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw})
-	iss, srv, logs := unprefixedProxy(t, &rest.Config{Host: up.URL, BearerToken: "proxy", TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}})
+	iss, srv, logs := unprefixedProxy(t, up)
 	tests := []struct {
 		name   string
 		claims identityClaims
@@ -269,8 +269,7 @@ func manyGroups(n int) []string {
 // TestAccessLogNamesTheRefusal: the access-log line of a refused request carries its reason.
 func TestAccessLogNamesTheRefusal(t *testing.T) {
 	up := newImpersonationReader(t)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw})
-	iss, srv, logs := unprefixedProxy(t, &rest.Config{Host: up.URL, BearerToken: "proxy", TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}})
+	iss, srv, logs := unprefixedProxy(t, up)
 	send(t, srv, false, identityClaims{sub: "alice", groups: []string{" system:masters"}}.sign(t, iss), nil)
 	var line struct {
 		Msg    string
