@@ -102,9 +102,9 @@ func TestAgainstKubeAPIServer(t *testing.T) {
 		t.Parallel()
 		testAuditID(t, cluster, p, iss)
 	})
-	t.Run("client impersonation gets 403 and nothing is forwarded", func(t *testing.T) {
+	t.Run("with --nested-impersonation=false client impersonation gets 403 and nothing is forwarded", func(t *testing.T) {
 		t.Parallel()
-		testClientImpersonation(t, startProxy(t, cluster.ProxyKubeconfig, oidcFlags(iss, "oidc:")...), iss)
+		testClientImpersonation(t, startProxy(t, cluster.ProxyKubeconfig, append(oidcFlags(iss, "oidc:"), "--nested-impersonation=false")...), iss)
 	})
 	t.Run("watch delivers events at once and stays open for 2 minutes", func(t *testing.T) {
 		t.Parallel()

@@ -28,6 +28,7 @@ type options struct {
 	authConfigReload        time.Duration
 	allowSystemIdentities   bool
 	tokenPassthrough        bool
+	nestedImpersonation     bool
 	upstreamQPS             float32
 	upstreamBurst           int
 	kubeconfig              string
@@ -64,7 +65,8 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.authConfigReload, "authentication-config-reload-interval", 10*time.Second, "how often --authentication-config is checked for changes")
 	fs.BoolVar(&o.allowSystemIdentities, "allow-system-identities", false, "let usernames and groups that start with system: through")
 	fs.BoolVar(&o.tokenPassthrough, "token-passthrough", false, "forward tokens no issuer accepts, as they are, when a TokenReview at the API server accepts them")
-	fs.Float32Var(&o.upstreamQPS, "upstream-qps", 50, "QPS limit of the proxy's own API calls (TokenReview); a review that would wait more than 1s for it is refused")
+	fs.BoolVar(&o.nestedImpersonation, "nested-impersonation", true, "let a user impersonate whom RBAC allows them to (kubectl --as), authorized with SubjectAccessReviews; false refuses any Impersonate-* header with 403")
+	fs.Float32Var(&o.upstreamQPS, "upstream-qps", 50, "QPS limit of the proxy's own API calls (TokenReview, SubjectAccessReview), each kind its own; a review that would wait more than 1s for it is refused")
 	fs.IntVar(&o.upstreamBurst, "upstream-burst", 100, "client-side burst of the proxy's own API calls")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the proxy's identity (default: in-cluster config)")
 	fs.StringSliceVar(&o.trustedProxyCIDRs, "trusted-proxy-cidr", nil, "peers whose X-Forwarded-For is believed (CIDR, repeatable)")

@@ -110,9 +110,14 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	if err != nil {
 		return fmt.Errorf("--discovery-*: %w", err)
 	}
+	impersonation, err := impersonationAuthorizer(o, c)
+	if err != nil {
+		return err
+	}
 	handler, err := proxy.NewHandler(proxy.Config{
 		Authenticator: a, Upstream: c.upstream, RequestTimeout: o.requestTimeout,
 		TrustedProxies: c.trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(), Discovery: discovery,
+		Impersonation: impersonation,
 	})
 	if err != nil {
 		return err

@@ -131,16 +131,25 @@ const ClientIPExtra = "aksoidc.io/client-ip"
 // claim; the proxy passes it on.
 const CredentialIDExtra = "authentication.kubernetes.io/credential-id"
 
+// The extras by which the proxy names the user behind a kubectl --as.
+const (
+	OriginalUsernameExtra = "aksoidc.io/original-username"
+	OriginalUIDExtra      = "aksoidc.io/original-uid"
+	OriginalGroupsExtra   = "aksoidc.io/original-groups"
+)
+
 // proxyRole lets the proxy impersonate anyone (the classic verbs kube-apiserver v1.37 still
-// honours) and review tokens for --token-passthrough. RBAC matches userextras/<key> exactly
+// honours), review tokens for --token-passthrough and review access for kubectl --as. RBAC matches userextras/<key> exactly
 // ("userextras/*" matches nothing), so each extra key is listed.
 func proxyRole() (*rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding) {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: ProxyUser},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"users", "groups"}, Verbs: []string{"impersonate"}},
-			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"uids", "userextras/" + ClientIPExtra, "userextras/" + CredentialIDExtra}, Verbs: []string{"impersonate"}},
+			{APIGroups: []string{""}, Resources: []string{"users", "groups", "serviceaccounts"}, Verbs: []string{"impersonate"}},
+			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"uids", "userextras/" + ClientIPExtra, "userextras/" + CredentialIDExtra,
+				"userextras/" + OriginalUsernameExtra, "userextras/" + OriginalUIDExtra, "userextras/" + OriginalGroupsExtra}, Verbs: []string{"impersonate"}},
 			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+			{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 		},
 	}
 	binding := &rbacv1.ClusterRoleBinding{
