@@ -11,8 +11,9 @@
 // drift apart (a flag renamed, a permission missing).
 //
 // The cert-manager Certificate and prometheus-operator ServiceMonitor CRDs
-// (copied unchanged into testdata/crds) are installed first, so those
-// objects are checked too.
+// (copied unchanged into testdata/crds), and a copy of the ServiceMonitor CRD
+// in Azure Managed Prometheus's azmonitoring.coreos.com group (derived, see
+// its header), are installed first, so those objects are checked too.
 package chart
 
 import (
@@ -92,21 +93,29 @@ func startCluster(t *testing.T) *cluster {
 // with its own config and cache dirs, and returns its stdout.
 func helm(t *testing.T, command, release, namespace string, args ...string) []byte {
 	t.Helper()
+	stdout, stderr, err := helmRun(t, command, release, namespace, args...)
+	if err != nil {
+		t.Fatalf("helm %s %s: %v\n%s", command, strings.Join(args, " "), err, stderr)
+	}
+	return stdout
+}
+
+// helmRun is helm for a test that expects helm to fail.
+func helmRun(t *testing.T, command, release, namespace string, args ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
 	root, err := tooldir.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := tooldir.Path(t, "helm", "helm")
 	argv := append([]string{command, release, filepath.Join(root, "charts", "aksoidc-proxy"), "--namespace", namespace}, args...)
-	var stdout, stderr bytes.Buffer
+	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(t.Context(), bin, argv...)
 	home := t.TempDir()
 	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(argv, " "), err, stderr.String())
-	}
-	return stdout.Bytes()
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.Bytes(), errOut.Bytes(), err
 }
 
 // render returns the objects of helm template.

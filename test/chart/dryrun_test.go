@@ -36,7 +36,8 @@ func TestChart(t *testing.T) {
 	t.Run("dry-run", func(t *testing.T) { testDryRun(t, c) })
 	t.Run("rbac", func(t *testing.T) { testRBAC(t, c) })
 	t.Run("notes", func(t *testing.T) { testNotes(t, c) })
-	t.Run("GOMAXPROCS", testGOMAXPROCS)
+	t.Run("Go runtime env", testGoRuntimeEnv)
+	t.Run("autoscaling upgrade", func(t *testing.T) { testAutoscalingUpgrade(t, c) })
 }
 
 // testDryRun applies every rendering (default values and each ci file) with

@@ -206,3 +206,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "aksoidc-proxy.setsEnv" -}}
 {{- range .env }}{{ if eq .name $.name }}true{{ end }}{{ end }}
 {{- end }}
+
+{{/*
+Bytes in a memory quantity (resources.limits.memory): a number, or digits
+with an optional fraction and a binary (Ki..Ei) or decimal (k..E) suffix.
+*/}}
+{{- define "aksoidc-proxy.bytes" -}}
+{{- $q := . }}
+{{- if or (kindIs "float64" $q) (kindIs "int" $q) (kindIs "int64" $q) }}
+{{- int64 $q }}
+{{- else }}
+{{- $m := regexFindAll "^([0-9]+(?:\\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$" (toString $q) -1 }}
+{{- if not $m }}
+{{- fail (printf "resources.limits.memory %q: the chart derives GOMEMLIMIT from it and reads only digits with a suffix such as Mi or G; write it so, or set GOMEMLIMIT in extraEnv" (toString $q)) }}
+{{- end }}
+{{- $units := dict "" 1.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 }}
+{{- $suffix := regexFind "[A-Za-z]+$" (toString $q) }}
+{{- floor (mulf (float64 (trimSuffix $suffix (toString $q))) (get $units $suffix)) | int64 }}
+{{- end }}
+{{- end }}
