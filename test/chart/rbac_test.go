@@ -29,6 +29,11 @@ var (
 	impersonateTenant   = access{"impersonate", "authentication.k8s.io", "userextras", "example.com/tenant"}
 	impersonateWebhook  = access{"impersonate", "authentication.k8s.io", "userextras", "example.com/added-by-a-webhook"}
 	createTokenReviews  = access{"create", "authentication.k8s.io", "tokenreviews", ""}
+	createSARs          = access{"create", "authorization.k8s.io", "subjectaccessreviews", ""}
+	impersonateOrigUser = access{"impersonate", "authentication.k8s.io", "userextras", "aksoidc.io/original-username"}
+	impersonateOrigUID  = access{"impersonate", "authentication.k8s.io", "userextras", "aksoidc.io/original-uid"}
+	impersonateOrigGrps = access{"impersonate", "authentication.k8s.io", "userextras", "aksoidc.io/original-groups"}
+	impersonateAksoidc  = access{"impersonate", "authentication.k8s.io", "userextras", "aksoidc.io/other"}
 	getSecrets          = access{"get", "", "secrets", ""}
 )
 
@@ -43,21 +48,28 @@ func testRBAC(t *testing.T, c *cluster) {
 		denied  []access
 	}{
 		{
-			name:    "defaults",
-			allowed: []access{impersonateUsers, impersonateGroups, impersonateUIDs, impersonateClientIP, impersonateCredID},
-			denied:  []access{impersonateSA, impersonateScopes, createTokenReviews, getSecrets},
+			name: "defaults",
+			allowed: []access{impersonateUsers, impersonateGroups, impersonateUIDs, impersonateClientIP, impersonateCredID,
+				impersonateSA, impersonateOrigUser, impersonateOrigUID, impersonateOrigGrps, createSARs},
+			denied: []access{impersonateScopes, impersonateAksoidc, createTokenReviews, getSecrets},
+		},
+		{
+			name:    "without nested impersonation",
+			args:    []string{"--set", "nestedImpersonation.enabled=false"},
+			allowed: []access{impersonateUsers, impersonateGroups, impersonateUIDs, impersonateClientIP},
+			denied:  []access{impersonateSA, impersonateOrigUser, impersonateOrigUID, impersonateOrigGrps, createSARs, impersonateAksoidc},
 		},
 		{
 			name:    "without credential-id",
 			args:    []string{"--set", "rbac.credentialIDExtra=false"},
 			allowed: []access{impersonateUsers, impersonateGroups, impersonateUIDs, impersonateClientIP},
-			denied:  []access{impersonateCredID, impersonateSA, impersonateScopes, createTokenReviews},
+			denied:  []access{impersonateCredID, impersonateScopes, createTokenReviews},
 		},
 		{
 			name:    "token passthrough",
 			args:    []string{"--set", "tokenPassthrough.enabled=true"},
 			allowed: []access{impersonateUsers, impersonateClientIP, createTokenReviews},
-			denied:  []access{impersonateSA, impersonateScopes, getSecrets},
+			denied:  []access{impersonateScopes, getSecrets},
 		},
 		{
 			// authenticationConfig's claimMappings.extra key example.com/tenant
@@ -65,7 +77,7 @@ func testRBAC(t *testing.T, c *cluster) {
 			name:    "maximal",
 			args:    []string{"-f", valuesFile(t, "maximal-values.yaml")},
 			allowed: []access{impersonateClientIP, impersonateTenant, impersonateWebhook, impersonateCredID, createTokenReviews},
-			denied:  []access{impersonateSA, impersonateScopes, getSecrets},
+			denied:  []access{impersonateScopes, getSecrets},
 		},
 	}
 	for i, tt := range tests {

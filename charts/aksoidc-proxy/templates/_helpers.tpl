@@ -141,6 +141,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.tokenPassthrough.enabled }}
 {{- $a = append $a "--token-passthrough" }}
 {{- end }}
+{{- if not .Values.nestedImpersonation.enabled }}
+{{- $a = append $a "--nested-impersonation=false" }}
+{{- end }}
 {{- with .Values.upstream.qps }}
 {{- $a = append $a (printf "--upstream-qps=%v" .) }}
 {{- end }}
