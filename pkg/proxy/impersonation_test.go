@@ -231,7 +231,11 @@ func TestImpersonationRefusals(t *testing.T) {
 			nil, outcome{Code: http.StatusForbidden, Message: `userextras.authentication.k8s.io "x" is forbidden: User "alice" cannot impersonate resource "userextras/aksoidc.io/original-username" in API group "authentication.k8s.io" at the cluster scope: keys under aksoidc.io/ are set only by the proxy`}},
 		{"an upper-case extra key", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Extra-Team%41": {"x"}},
 			nil, outcome{Code: http.StatusBadRequest, Message: `header Impersonate-Extra-Team%41: the extra key "teamA" must be lower case`}},
-		{"the review fails", http.Header{"Impersonate-User": {"bob"}}, errors.New("connection refused"), outcome{Code: http.StatusForbidden,
+		{"a group a header writer would trim into another", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Group": {" system:masters"}},
+			nil, outcome{Code: http.StatusBadRequest, Message: `impersonation: group " system:masters": begins or ends with white space`}},
+		{"a control character in the uid", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Uid": {"u\x7f"}},
+			nil, outcome{Code: http.StatusBadRequest, Message: `impersonation: uid "u\x7f": holds a control character`}},
+				{"the review fails", http.Header{"Impersonate-User": {"bob"}}, errors.New("connection refused"), outcome{Code: http.StatusForbidden,
 			Message: `users "bob" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope: the proxy could not authorize the impersonation now, try again`}},
 	}
 	for _, tt := range tests {

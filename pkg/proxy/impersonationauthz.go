@@ -12,6 +12,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
@@ -94,6 +95,11 @@ func (a *ImpersonationAuthorizer) authorize(ctx context.Context, requestor user.
 			}
 			checks = append(checks, attrs)
 		}
+	}
+	// The target must reach the API server as it was authorized, byte for byte: an HTTP/2
+	// client may send " system:masters", which an HTTP/1.1 header writer would trim.
+	if err := authn.CheckIdentity(target); err != nil {
+		return nil, apierrors.NewBadRequest("impersonation: " + err.Error())
 	}
 	for i := range checks {
 		if err := a.check(ctx, &checks[i]); err != nil {
