@@ -208,7 +208,7 @@ start_proxy() {
 		--oidc-issuer-url "$issuer" --oidc-client-id kubectl-aksoidc --oidc-ca-file "$demo/pki/ca.crt" \
 		--oidc-username-claim email --oidc-username-prefix oidc: \
 		--oidc-groups-claim groups --oidc-groups-prefix oidc: \
-		--discovery-extra-scopes email,groups --discovery-ca-file "$demo/pki/ca.crt"
+		--discovery-ca-file "$demo/pki/ca.crt" # the scopes (email, groups) follow the claims it reads
 	wait_for aksoidc-proxy "http://127.0.0.1:$probe_port/readyz"
 }
 
