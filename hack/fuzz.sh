@@ -7,12 +7,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 FUZZTIME=${FUZZTIME:-30s}
 count=0
-while read -r pkg; do
-	while read -r target; do
-		[[ $target == Fuzz* ]] || continue
-		echo "fuzz: $pkg $target for $FUZZTIME"
-		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
-		count=$((count + 1))
-	done < <(go test -list '^Fuzz' "$pkg")
-done < <(go list ./...)
+# "<file>:func FuzzName(" for every fuzz target in a tracked test file.
+while IFS=: read -r file decl; do
+	target=${decl#func }
+	target=${target%%(*}
+	echo "fuzz: ./$(dirname "$file") $target for $FUZZTIME"
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "./$(dirname "$file")"
+	count=$((count + 1))
+done < <(git grep -l '^func Fuzz' -- '*_test.go' | while read -r f; do
+	grep -o '^func Fuzz[A-Za-z0-9_]*(' "$f" | sed "s|^|$f:|"
+done)
 echo "fuzz: $count targets, none failed"
