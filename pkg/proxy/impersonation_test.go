@@ -235,7 +235,7 @@ func TestImpersonationRefusals(t *testing.T) {
 			nil, outcome{Code: http.StatusBadRequest, Message: `impersonation: group " system:masters": begins or ends with white space`}},
 		{"a control character in the uid", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Uid": {"u\x7f"}},
 			nil, outcome{Code: http.StatusBadRequest, Message: `impersonation: uid "u\x7f": holds a control character`}},
-				{"the review fails", http.Header{"Impersonate-User": {"bob"}}, errors.New("connection refused"), outcome{Code: http.StatusForbidden,
+		{"the review fails", http.Header{"Impersonate-User": {"bob"}}, errors.New("connection refused"), outcome{Code: http.StatusForbidden,
 			Message: `users "bob" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope: the proxy could not authorize the impersonation now, try again`}},
 	}
 	for _, tt := range tests {
