@@ -34,7 +34,7 @@ type recordingUpstream struct {
 	handler http.HandlerFunc
 }
 
-func newRecordingUpstream(t *testing.T, handler http.HandlerFunc) *recordingUpstream {
+func newRecordingUpstream(t testing.TB, handler http.HandlerFunc) *recordingUpstream {
 	t.Helper()
 	u := &recordingUpstream{handler: handler}
 	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +80,7 @@ type proxyOptions struct {
 	trusted        []netip.Prefix
 }
 
-func newTestProxy(t *testing.T, up *recordingUpstream, o proxyOptions) *testProxy {
+func newTestProxy(t testing.TB, up *recordingUpstream, o proxyOptions) *testProxy {
 	t.Helper()
 	iss := oidctest.New(t)
 	src, err := authn.FromFlags(authn.OIDCFlags{
@@ -113,7 +113,7 @@ func newTestProxy(t *testing.T, up *recordingUpstream, o proxyOptions) *testProx
 	return &testProxy{URL: srv.URL, CAPEM: caPEM, Client: srv.Client(), Issuer: iss, Logs: logs, stop: stop}
 }
 
-func (p *testProxy) token(t *testing.T, sub string, groups ...string) string {
+func (p *testProxy) token(t testing.TB, sub string, groups ...string) string {
 	c := p.Issuer.Claims(sub, "kubernetes", time.Hour)
 	c["groups"] = groups
 	return p.Issuer.Sign(t, c)
@@ -361,15 +361,13 @@ func TestWatchChunksArriveAtOnceAndStopEndsThemCleanly(t *testing.T) {
 	}
 	defer func() { _ = resp.Body.Close() }()
 	r := bufio.NewReader(resp.Body)
+	// The upstream keeps the stream open, so each read returns only if the proxy passed the
+	// event on at once instead of buffering it (BenchmarkWatchEventLatency measures how soon).
 	for _, e := range []string{"{\"type\":\"ADDED\"}\n", "{\"type\":\"MODIFIED\"}\n"} {
-		sent := time.Now()
 		events <- e
 		line, err := r.ReadString('\n')
 		if err != nil || line != e {
 			t.Fatalf("read %q, %v; want %q", line, err, e)
-		}
-		if d := time.Since(sent); d > 100*time.Millisecond {
-			t.Errorf("event took %v to arrive, want < 100ms", d)
 		}
 	}
 	close(p.stop)

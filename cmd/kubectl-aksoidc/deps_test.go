@@ -1,0 +1,28 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestLinksNoKubernetesPackage: get-token answers kubectl from the cache in milliseconds only
+// while the plugin links no k8s.io package (apimachinery's init alone costs more). Types it
+// shares with client-go are mirrored (execcredential.go) and checked against client-go in tests.
+func TestLinksNoKubernetesPackage(t *testing.T) {
+	out, err := exec.CommandContext(t.Context(), filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	var linked []string
+	for pkg := range strings.Lines(string(out)) {
+		if pkg = strings.TrimSpace(pkg); strings.HasPrefix(pkg, "k8s.io/") || strings.HasPrefix(pkg, "sigs.k8s.io/") {
+			linked = append(linked, pkg)
+		}
+	}
+	if len(linked) > 0 {
+		t.Errorf("kubectl-aksoidc links %d Kubernetes packages, want none: %v", len(linked), linked)
+	}
+}
