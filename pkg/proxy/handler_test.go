@@ -337,7 +337,9 @@ func TestTimeoutsSpareLongRunningRequests(t *testing.T) {
 	}
 }
 
-func TestWatchChunksArriveAtOnceAndStopEndsThemCleanly(t *testing.T) {
+// watchUpstream answers every request as an open watch that sends, and flushes, each line
+// written to the channel it returns.
+func watchUpstream(t testing.TB) (*recordingUpstream, chan<- string) {
 	events := make(chan string)
 	up := newRecordingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
@@ -352,6 +354,11 @@ func TestWatchChunksArriveAtOnceAndStopEndsThemCleanly(t *testing.T) {
 			}
 		}
 	})
+	return up, events
+}
+
+func TestWatchChunksArriveAtOnceAndStopEndsThemCleanly(t *testing.T) {
+	up, events := watchUpstream(t)
 	p := newTestProxy(t, up, proxyOptions{requestTimeout: time.Second})
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.URL+"/api/v1/pods?watch=true", nil)
 	req.Header.Set("Authorization", "Bearer "+p.token(t, "alice"))

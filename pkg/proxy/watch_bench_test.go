@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"bufio"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -12,20 +11,7 @@ import (
 // to the client's read through the proxy (HTTP/2 both ways), as ms/event: the figure the
 // watch tests print instead of asserting.
 func BenchmarkWatchEventLatency(b *testing.B) {
-	events := make(chan string)
-	up := newRecordingUpstream(b, func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-		_ = http.NewResponseController(w).Flush()
-		for {
-			select {
-			case e := <-events:
-				_, _ = io.WriteString(w, e)
-				_ = http.NewResponseController(w).Flush()
-			case <-r.Context().Done():
-				return
-			}
-		}
-	})
+	up, events := watchUpstream(b)
 	p := newTestProxy(b, up, proxyOptions{})
 	req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, p.URL+"/api/v1/pods?watch=true", nil)
 	req.Header.Set("Authorization", "Bearer "+p.token(b, "alice"))
