@@ -2,8 +2,6 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -12,7 +10,7 @@ import (
 // while the plugin links no k8s.io package (apimachinery's init alone costs more). Types it
 // shares with client-go are mirrored (execcredential.go) and checked against client-go in tests.
 func TestLinksNoKubernetesPackage(t *testing.T) {
-	out, err := exec.CommandContext(t.Context(), filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", ".").Output()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}
