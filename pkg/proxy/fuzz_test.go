@@ -15,12 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/net/http/httpguts"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/endpoints/filters/impersonation"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/rest"
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
@@ -70,22 +65,12 @@ func http1RoundTrip(t *testing.T, h http.Header) http.Header {
 	return http.Header(read)
 }
 
-type allowAll struct{}
-
-func (allowAll) Authorize(context.Context, authorizer.Attributes) (authorizer.Decision, string, error) {
-	return authorizer.DecisionAllow, "", nil
-}
-
 // readImpersonation is whom kube-apiserver's impersonation filter makes of h.
 func readImpersonation(t *testing.T, h http.Header) *user.DefaultInfo {
 	t.Helper()
 	var got *user.DefaultInfo
-	record := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		u, _ := request.UserFrom(r.Context())
-		got = &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}
-	})
-	filter := impersonation.WithImpersonation(record, allowAll{}, serializer.NewCodecFactory(runtime.NewScheme()))
-	req := httptest.NewRequestWithContext(request.WithUser(t.Context(), &user.DefaultInfo{Name: "proxy"}), http.MethodGet, "/api", nil)
+	filter := ReadByAPIServer(func(_ http.ResponseWriter, _ *http.Request, u *user.DefaultInfo) { got = u })
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/api", nil)
 	req.Header = h
 	rec := httptest.NewRecorder()
 	filter.ServeHTTP(rec, req)

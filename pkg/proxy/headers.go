@@ -17,11 +17,16 @@ const ClientIPExtra = authn.ReservedExtraPrefix + "client-ip"
 // set Authorization on a WebSocket).
 const websocketBearerPrefix = "base64url.bearer.authorization.k8s.io."
 
-// hasImpersonation reports whether the request carries any header whose name starts with
-// "Impersonate", in any case.
+// isImpersonationHeader reports whether a header name starts with "Impersonate", in any case:
+// the one test of what counts as a client's impersonation, whatever the exact spelling.
+func isImpersonationHeader(name string) bool {
+	return len(name) >= len("impersonate") && strings.EqualFold(name[:len("impersonate")], "impersonate")
+}
+
+// hasImpersonation reports whether the request carries any impersonation header, and which.
 func hasImpersonation(h http.Header) (string, bool) {
 	for name := range h {
-		if len(name) >= len("impersonate") && strings.EqualFold(name[:len("impersonate")], "impersonate") {
+		if isImpersonationHeader(name) {
 			return name, true
 		}
 	}
@@ -36,7 +41,7 @@ func stripCredentials(h http.Header) {
 	for name, values := range h {
 		lower := strings.ToLower(name)
 		switch {
-		case lower == "authorization" || strings.HasPrefix(lower, "impersonate") || strings.HasPrefix(lower, "x-remote-"),
+		case lower == "authorization" || isImpersonationHeader(name) || strings.HasPrefix(lower, "x-remote-"),
 			lower == "audit-id": // the proxy names each request; see withAccessLog
 			delete(h, name)
 		case lower == "sec-websocket-protocol":

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
@@ -15,12 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/endpoints/filters/impersonation"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/rest"
 
 	"github.com/aksoidc/aksoidc/pkg/proxy"
@@ -31,8 +25,8 @@ import (
 )
 
 // impersonationReader stands in for kube-apiserver where the test must know exactly whom it
-// would see: it runs k8s.io/apiserver's own impersonation filter (allowing everything) on what
-// arrives, over HTTP/2 or HTTP/1.1 as the proxy chose, and records the resulting user.
+// would see: it runs k8s.io/apiserver's own impersonation filter (proxy.ReadByAPIServer) on
+// what arrives, over HTTP/2 or HTTP/1.1 as the proxy chose, and records the resulting user.
 type impersonationReader struct {
 	*httptest.Server
 	mu  sync.Mutex
@@ -44,28 +38,14 @@ type readIdentity struct {
 	User  *user.DefaultInfo
 }
 
-type allowAll struct{}
-
-func (allowAll) Authorize(context.Context, authorizer.Attributes) (authorizer.Decision, string, error) {
-	return authorizer.DecisionAllow, "", nil
-}
-
 func newImpersonationReader(t *testing.T) *impersonationReader {
 	t.Helper()
 	u := &impersonationReader{}
-	record := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who, _ := request.UserFrom(r.Context())
+	u.Server = httptest.NewUnstartedServer(proxy.ReadByAPIServer(func(w http.ResponseWriter, r *http.Request, who *user.DefaultInfo) {
 		u.mu.Lock()
-		u.got = append(u.got, readIdentity{Proto: r.Proto, User: &user.DefaultInfo{
-			Name: who.GetName(), UID: who.GetUID(), Groups: who.GetGroups(), Extra: who.GetExtra()}})
+		u.got = append(u.got, readIdentity{Proto: r.Proto, User: who})
 		u.mu.Unlock()
 		_, _ = w.Write([]byte(`{"kind":"PodList","apiVersion":"v1","items":[]}`))
-	})
-	codecs := serializer.NewCodecFactory(runtime.NewScheme())
-	filtered := impersonation.WithImpersonation(record, allowAll{}, codecs)
-	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		proxySA := &user.DefaultInfo{Name: "system:serviceaccount:aksoidc:aksoidc-proxy"}
-		filtered.ServeHTTP(w, r.WithContext(request.WithUser(r.Context(), proxySA)))
 	}))
 	u.EnableHTTP2 = true
 	u.StartTLS()

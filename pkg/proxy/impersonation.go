@@ -28,12 +28,12 @@ const (
 	OriginalGroupsExtra   = authn.ReservedExtraPrefix + "original-groups"
 )
 
-// impersonationValues counts the values of every header whose name starts with "Impersonate",
-// in any case: whatever the client meant by them, each is work.
+// impersonationValues counts the values of every impersonation header (isImpersonationHeader):
+// whatever the client meant by them, each is work.
 func impersonationValues(h http.Header) int {
 	n := 0
 	for name, values := range h {
-		if len(name) >= len("impersonate") && strings.EqualFold(name[:len("impersonate")], "impersonate") {
+		if isImpersonationHeader(name) {
 			n += max(len(values), 1)
 		}
 	}

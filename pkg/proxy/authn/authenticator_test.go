@@ -93,14 +93,7 @@ func TestAuthenticateFromFlags(t *testing.T) {
 		c["_claim_names"] = map[string]any{"groups": "src1"}
 		c["_claim_sources"] = map[string]any{"src1": map[string]any{"endpoint": graph.URL + "/users/alice/getMemberObjects"}}
 	}
-	good := func(mutate func(map[string]any)) map[string]any {
-		c := iss.Claims("alice", "kubernetes", time.Hour)
-		c["tenant"], c["groups"] = "t1", []string{"devs"}
-		if mutate != nil {
-			mutate(c)
-		}
-		return c
-	}
+	good := func(mutate func(map[string]any)) map[string]any { return aliceClaims(iss, mutate) }
 	tests := []struct {
 		name  string
 		token string
@@ -257,17 +250,7 @@ func fileConfig(iss1, iss2 *oidctest.Issuer, usernameExpr string) string {
 func TestAuthenticationConfigFileAndReload(t *testing.T) {
 	iss1, iss2 := oidctest.New(t), oidctest.New(t)
 	path := filepath.Join(t.TempDir(), "authn.yaml")
-	writeFile(t, path, fileConfig(iss1, iss2, `'"first:" + claims.sub'`))
-	src, data, err := authn.LoadFile(path)
-	if err != nil {
-		t.Fatalf("LoadFile: %v", err)
-	}
-	var logs syncbuf.Buffer
-	a := newReady(t, authn.Options{
-		Source: src, ConfigFile: path, ConfigData: data, ReloadInterval: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
-	})
-	go a.Run(t.Context())
+	a, logs := reloading(t, path, fileConfig(iss1, iss2, `'"first:" + claims.sub'`))
 	c1 := iss1.Claims("u1", "kubernetes", time.Hour)
 	c2 := iss2.Claims("bob", "kubernetes", time.Hour)
 	c2["tenant"] = "t1"
@@ -373,4 +356,15 @@ func TestParseAcceptsV1AndV1beta1(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aliceClaims are claims of alice in group devs that flagSource's configuration accepts
+// (tenant t1), changed by mutate unless it is nil.
+func aliceClaims(iss *oidctest.Issuer, mutate func(map[string]any)) map[string]any {
+	c := iss.Claims("alice", "kubernetes", time.Hour)
+	c["tenant"], c["groups"] = "t1", []string{"devs"}
+	if mutate != nil {
+		mutate(c)
+	}
+	return c
 }

@@ -58,12 +58,7 @@ func TestPassthroughReviewsOnlyForeignJWTs(t *testing.T) {
 	iss := oidctest.New(t)
 	reviews := &tokenReviews{valid: serviceAccountToken("system:serviceaccount:ci:bot")}
 	a := newPassthrough(t, flagSource(t, iss), reviews, authn.TokenReviewLimit{QPS: 100, Burst: 100})
-	claims := func(mutate func(map[string]any)) map[string]any {
-		c := iss.Claims("alice", "kubernetes", time.Hour)
-		c["tenant"], c["groups"] = "t1", []string{"devs"}
-		mutate(c)
-		return c
-	}
+	claims := func(mutate func(map[string]any)) map[string]any { return aliceClaims(iss, mutate) }
 	tests := []struct {
 		name    string
 		token   string

@@ -28,17 +28,7 @@ func prefixed(iss *oidctest.Issuer, prefix string) string {
 func TestReloadWhileAnIssuerIsDown(t *testing.T) {
 	issA, issB, issC := oidctest.New(t), oidctest.New(t), oidctest.New(t)
 	path := filepath.Join(t.TempDir(), "authn.yaml")
-	writeFile(t, path, oidctest.AuthenticationConfiguration(prefixed(issA, "a:"), prefixed(issB, "b:")))
-	src, data, err := authn.LoadFile(path)
-	if err != nil {
-		t.Fatalf("LoadFile: %v", err)
-	}
-	var logs syncbuf.Buffer
-	a := newReady(t, authn.Options{
-		Source: src, ConfigFile: path, ConfigData: data, ReloadInterval: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
-	})
-	go a.Run(t.Context())
+	a, logs := reloading(t, path, oidctest.AuthenticationConfiguration(prefixed(issA, "a:"), prefixed(issB, "b:")))
 	// Each check signs new tokens (new subjects), so no token cache can answer: every accepted
 	// token was verified by the authenticators in force.
 	n := 0
@@ -67,4 +57,22 @@ func TestReloadWhileAnIssuerIsDown(t *testing.T) {
 	writeFile(t, path, oidctest.AuthenticationConfiguration(prefixed(issA, "a:"), prefixed(issC, "c:")))
 	poll.Until(t, 20*time.Second, func() bool { return reloads() == 2 })
 	check("C added while A is down", map[*oidctest.Issuer]result{issA: {User: "a:"}, issB: {Reason: authn.ReasonInvalidToken}, issC: {User: "c:"}})
+}
+
+// reloading writes config to path and returns a ready authenticator that reloads the file every
+// 50ms until the test ends, with its log.
+func reloading(t *testing.T, path, config string) (*authn.Authenticator, *syncbuf.Buffer) {
+	t.Helper()
+	writeFile(t, path, config)
+	src, data, err := authn.LoadFile(path)
+	if err != nil {
+		t.Fatalf("LoadFile: %v", err)
+	}
+	logs := &syncbuf.Buffer{}
+	a := newReady(t, authn.Options{
+		Source: src, ConfigFile: path, ConfigData: data, ReloadInterval: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+	})
+	go a.Run(t.Context())
+	return a, logs
 }
