@@ -93,9 +93,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identit
 	return Identity{User: presp.User, Passthrough: true}, nil
 }
 
-// refusal classifies an issuer's refusal. k8s.io/apiserver formats its errors with %v, so
-// only their text tells an expired token or unresolved distributed claims apart.
+// refusal classifies an issuer's refusal: the proxy's own checks below the token cache say
+// why themselves; k8s.io/apiserver formats its errors with %v, so only their text tells an
+// expired token or unresolved distributed claims apart.
 func refusal(err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "token is expired"):
@@ -119,9 +123,6 @@ func (a *Authenticator) accept(u user.Info) (Identity, error) {
 	}
 	if !a.opts.Now().Before(vu.expiry) {
 		return Identity{}, &Error{Reason: ReasonExpired, Err: fmt.Errorf("token expired at %s", vu.expiry.UTC().Format(time.RFC3339))}
-	}
-	if err := CheckIdentity(vu.Info); err != nil {
-		return Identity{}, &Error{Reason: ReasonInvalidIdentity, Err: err}
 	}
 	if !a.opts.AllowSystemIdentities {
 		if err := refuseReserved(vu.Info); err != nil {

@@ -162,8 +162,9 @@ func healthy(ctx context.Context, issuers []*issuer) error {
 	return errors.Join(errs...)
 }
 
-// expiryRecorder sits under the token cache: it runs only when the cache misses and attaches the
-// token's exp to the identity so that a cache hit can be refused once the token has expired.
+// expiryRecorder sits under the token cache: it runs only when the cache misses, attaches the
+// token's exp to the identity so that a cache hit can be refused once the token has expired,
+// and holds the identity to CheckIdentity once per token rather than on every request.
 type expiryRecorder struct {
 	next authenticator.Token
 }
@@ -183,6 +184,9 @@ func (e *expiryRecorder) AuthenticateToken(ctx context.Context, token string) (*
 	exp, err := tokenExpiry(token)
 	if err != nil {
 		return nil, false, err
+	}
+	if err := CheckIdentity(resp.User); err != nil {
+		return nil, false, &Error{Reason: ReasonInvalidIdentity, Err: err}
 	}
 	return &authenticator.Response{Audiences: resp.Audiences, User: &verifiedUser{Info: resp.User, expiry: exp}}, true, nil
 }
