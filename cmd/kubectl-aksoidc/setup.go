@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/aksoidc/aksoidc/pkg/login"
-	"github.com/aksoidc/aksoidc/pkg/login/setup"
+	"github.com/aksoidc/aksoidc/pkg/setup"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )

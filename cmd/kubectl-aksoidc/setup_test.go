@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/tools/clientcmd"

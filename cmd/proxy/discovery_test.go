@@ -14,7 +14,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/proxy"
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
-	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
 
 // twoIssuers is an AuthenticationConfiguration whose second issuer reads other claims than the

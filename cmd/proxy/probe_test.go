@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/aksoidc/aksoidc/test/poll"
 	"github.com/aksoidc/aksoidc/test/testpki"

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/apis/apiserver"
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
-	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
 
 // DiscoveryConfig is what the operator fixed of the discovery document (the --discovery-*

@@ -12,7 +12,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
 
 // Config is what the proxy handler needs.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aksoidc/aksoidc/pkg/login/setup"
+	"github.com/aksoidc/aksoidc/pkg/setup"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/tools/clientcmd"
 )

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aksoidc/aksoidc/pkg/proxy/wellknown"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
 
 // TrustFunc decides whether to trust a certificate no known CA verifies; it

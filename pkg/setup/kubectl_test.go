@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aksoidc/aksoidc/pkg/login/setup"
+	"github.com/aksoidc/aksoidc/pkg/setup"
 	"github.com/aksoidc/aksoidc/test/tooldir"
 	"github.com/google/go-cmp/cmp"
 )
