@@ -40,6 +40,7 @@ type options struct {
 	shutdownGrace           time.Duration
 	readinessInterval       time.Duration
 	logLevel                string
+	profiling               bool
 	showVersion             bool
 
 	discoveryIssuerURL   string
@@ -83,6 +84,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.discoveryExtraScopes, "discovery-extra-scopes", nil, "scopes besides openid and offline_access published at /.well-known/aksoidc (default: the scopes behind the claims the published issuer is configured to read; set it empty to publish none)")
 	fs.StringVar(&o.discoveryCAFile, "discovery-ca-file", "", "PEM bundle that verifies the proxy's serving certificate, published at /.well-known/aksoidc")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles (net/http/pprof) at /debug/pprof/ on the probe port; as kube-apiserver's flag, but off by default")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 }
 
