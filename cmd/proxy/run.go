@@ -129,7 +129,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	return listenAndServe(ctx, c, proxy.ServerConfig{
 		Handler: handler, CertFile: o.tlsCertFile, KeyFile: o.tlsKeyFile, ShutdownGrace: o.shutdownGrace,
 		Checks:        proxy.ReadinessChecks(a, upstreamReady, metrics),
-		ReadyInterval: o.readinessInterval, Metrics: metrics, Logger: log,
+		ReadyInterval: o.readinessInterval, Metrics: metrics, Logger: log, Profiling: o.profiling,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,7 +132,7 @@ func (r *readiness) verbose(err error) string {
 	return b.String()
 }
 
-func probeMux(ready *readiness, m *Metrics) *http.ServeMux {
+func probeMux(ready *readiness, m *Metrics, profiling bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -151,5 +152,19 @@ func probeMux(ready *readiness, m *Metrics) *http.ServeMux {
 		}
 	})
 	mux.Handle("GET /metrics", m.Handler())
+	if profiling {
+		addProfiling(mux)
+	}
 	return mux
+}
+
+// addProfiling serves Go's profiles as kube-apiserver's --profiling does, on the plain-HTTP
+// probe port only: the port a cluster's users cannot reach, where a heap or goroutine profile of
+// many watches can be taken without a token.
+func addProfiling(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // also heap, goroutine, allocs, block, mutex...
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }

@@ -29,6 +29,8 @@ type ServerConfig struct {
 	ReadyInterval time.Duration
 	Metrics       *Metrics
 	Logger        *slog.Logger
+	// Profiling serves net/http/pprof at /debug/pprof/ on the probe port.
+	Profiling bool
 }
 
 const (
@@ -56,7 +58,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	probe := &http.Server{
-		Handler:           probeMux(ready, cfg.Metrics),
+		Handler:           probeMux(ready, cfg.Metrics, cfg.Profiling),
 		ReadHeaderTimeout: readHeaderTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
