@@ -187,21 +187,30 @@ func (s *fileSet) save() ([]string, error) {
 		if !f.changed {
 			continue
 		}
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(f.doc); err != nil {
-			return written, fmt.Errorf("kubeconfig %s: encode: %w", f.path, err)
+		b, err := encode(f.doc)
+		if err != nil {
+			return written, fmt.Errorf("kubeconfig %s: %w", f.path, err)
 		}
-		if err := enc.Close(); err != nil {
-			return written, fmt.Errorf("kubeconfig %s: encode: %w", f.path, err)
-		}
-		if err := writeAtomic(f.path, buf.Bytes(), f.mode); err != nil {
+		if err := writeAtomic(f.path, b, f.mode); err != nil {
 			return written, fmt.Errorf("write kubeconfig %s: %w", f.path, err)
 		}
 		written = append(written, f.path)
 	}
 	return written, nil
+}
+
+// encode writes doc as kubectl writes a kubeconfig: two-space indents.
+func encode(doc *yaml.Node) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // writeAtomic replaces path by renaming a complete temporary file over it,
