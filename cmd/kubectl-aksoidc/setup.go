@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/aksoidc/aksoidc/internal/jwtclaims"
 	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/setup"
 	"github.com/spf13/cobra"
@@ -187,17 +187,9 @@ func explainRefusal(err error, claims []string, token string) error {
 
 // claimNames are the names of the token's claims that hold a value.
 func claimNames(token string) (map[string]bool, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, errors.New("not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, fmt.Errorf("JWT payload: %w", err)
-	}
 	var c map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("JWT payload: %w", err)
+	if err := jwtclaims.Decode(token, &c); err != nil {
+		return nil, err
 	}
 	has := map[string]bool{}
 	for k, v := range c {

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/aksoidc/aksoidc/internal/jwtclaims"
 	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/spf13/cobra"
@@ -53,17 +52,9 @@ type idClaims struct {
 }
 
 func decodeClaims(idToken string) (idClaims, error) {
-	parts := strings.Split(idToken, ".")
-	if len(parts) != 3 {
-		return idClaims{}, errors.New("the cached ID token is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return idClaims{}, fmt.Errorf("the cached ID token payload is not base64url: %w", err)
-	}
 	var c idClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return idClaims{}, fmt.Errorf("the cached ID token payload is not JSON: %w", err)
+	if err := jwtclaims.Decode(idToken, &c); err != nil {
+		return idClaims{}, fmt.Errorf("the cached ID token: %w", err)
 	}
 	return c, nil
 }

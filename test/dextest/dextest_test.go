@@ -1,8 +1,6 @@
 package dextest
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aksoidc/aksoidc/internal/jwtclaims"
 )
 
 // claims are the ID token claims the tests look at.
@@ -120,17 +120,9 @@ func TestRestartRevokesRefreshTokens(t *testing.T) {
 
 func decode(t *testing.T, idToken string) claims {
 	t.Helper()
-	parts := strings.Split(idToken, ".")
-	if len(parts) != 3 {
-		t.Fatalf("ID token has %d parts, want 3", len(parts))
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatalf("decode ID token payload: %v", err)
-	}
 	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		t.Fatalf("decode ID token claims: %v", err)
+	if err := jwtclaims.Decode(idToken, &c); err != nil {
+		t.Fatalf("ID token: %v", err)
 	}
 	return c
 }

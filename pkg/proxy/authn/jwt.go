@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +20,8 @@ import (
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
+
+	"github.com/aksoidc/aksoidc/internal/jwtclaims"
 )
 
 // jwtSet is the verifier for one configuration: its issuers' oidc authenticators behind one
@@ -193,19 +193,11 @@ func (e *expiryRecorder) AuthenticateToken(ctx context.Context, token string) (*
 
 // tokenExpiry reads exp from a token the oidc authenticator has already verified.
 func tokenExpiry(token string) (time.Time, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}, errors.New("token is not a compact JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return time.Time{}, fmt.Errorf("decode token payload: %w", err)
-	}
 	var claims struct {
 		Exp *json.Number `json:"exp"`
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return time.Time{}, fmt.Errorf("decode token claims: %w", err)
+	if err := jwtclaims.Decode(token, &claims); err != nil {
+		return time.Time{}, err
 	}
 	if claims.Exp == nil {
 		return time.Time{}, errors.New("claim exp is missing")

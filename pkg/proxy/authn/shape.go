@@ -2,13 +2,14 @@ package authn
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/aksoidc/aksoidc/internal/jwtclaims"
 )
 
 // MaxPassthroughToken bounds the tokens worth a TokenReview: a service-account token is about
@@ -30,41 +31,14 @@ func passthroughCandidate(token string, issuers []string) error {
 	if len(token) > MaxPassthroughToken {
 		return fmt.Errorf("token is longer than %d bytes", MaxPassthroughToken)
 	}
-	if n := strings.Count(token, ".") + 1; n != 3 {
-		return fmt.Errorf("token has %d dot-separated parts, a JWT has 3", n)
-	}
-	var decoded [3][]byte
-	for i, part := range strings.Split(token, ".") {
-		b, err := decodeSegment(part)
-		if err != nil {
-			return fmt.Errorf("JWT part %d: %w", i+1, err)
-		}
-		decoded[i] = b
+	decoded, err := jwtclaims.Split(token)
+	if err != nil {
+		return err
 	}
 	if err := checkHeader(decoded[0]); err != nil {
 		return err
 	}
 	return checkIssuer(decoded[1], issuers)
-}
-
-// decodeSegment decodes unpadded base64url. The decoder alone would also skip CR and LF, which
-// a JWT never holds.
-func decodeSegment(s string) ([]byte, error) {
-	if s == "" {
-		return nil, errors.New("empty")
-	}
-	if strings.IndexFunc(s, notBase64URL) >= 0 {
-		return nil, errors.New("not unpadded base64url")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, errors.New("not unpadded base64url")
-	}
-	return b, nil
-}
-
-func notBase64URL(r rune) bool {
-	return (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_'
 }
 
 // checkHeader wants a signed JWS: the API server issues no unsigned token.
