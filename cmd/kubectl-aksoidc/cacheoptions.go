@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 	"github.com/spf13/pflag"
 )
 
@@ -104,7 +104,7 @@ func validateIssuer(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
+		if wellknown.IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("--issuer-url %q: plain http is allowed only for a loopback host; use https", raw)

@@ -107,3 +107,28 @@ func assertCredential(t *testing.T, stdout string) {
 		t.Errorf("stdout is not an ExecCredential with a token (%v): %q", err, stdout)
 	}
 }
+
+// TestIssuerURLLoopback: plain http is allowed where pkg/wellknown allows it in a discovery
+// document (one rule, wellknown.IsLoopbackHost), localhost in any case included.
+func TestIssuerURLLoopback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		issuer, want string
+	}{
+		{"http://127.0.0.1:5556/dex", ""},
+		{"http://[::1]:5556", ""},
+		{"http://localhost:5556", ""},
+		{"http://LocalHost:5556", ""},
+		{"https://issuer.example", ""},
+		{"http://issuer.example", `--issuer-url "http://issuer.example": plain http is allowed only for a loopback host; use https`},
+	}
+	for _, tt := range tests {
+		got := ""
+		if err := validateIssuer(tt.issuer); err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("validateIssuer(%q) (-want +got):\n%s", tt.issuer, diff)
+		}
+	}
+}

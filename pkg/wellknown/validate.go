@@ -41,7 +41,7 @@ func validateIssuerURL(raw string) error {
 		return fmt.Errorf("issuerURL %q: not a URL", raw)
 	case u.Scheme != "https" && u.Scheme != "http", u.Opaque != "", u.Hostname() == "":
 		return fmt.Errorf("issuerURL %q: not an absolute https URL", raw)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
 		return fmt.Errorf("issuerURL %q: plain http is allowed only for a loopback host; use https", raw)
 	case u.User != nil:
 		return fmt.Errorf("issuerURL %q: must not hold user info", raw)
@@ -53,7 +53,10 @@ func validateIssuerURL(raw string) error {
 	return nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopbackHost reports whether a URL's host (url.URL.Hostname) names this machine: a
+// loopback IP or localhost in any case (host names are case-insensitive). It is the one rule
+// for where plain http is allowed, for get-token's --issuer-url and a discovery document alike.
+func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

@@ -152,7 +152,7 @@ func checkIssuerRules(t *testing.T, issuer string) {
 		t.Fatalf("accepted issuer %q does not parse: %v", issuer, err)
 	}
 	ip := net.ParseIP(u.Hostname())
-	loopback := u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
+	loopback := strings.EqualFold(u.Hostname(), "localhost") || ip != nil && ip.IsLoopback()
 	allowedScheme := u.Scheme == "https" || u.Scheme == "http" && loopback
 	if !allowedScheme || u.Host == "" || u.User != nil || strings.ContainsAny(issuer, "?# \t\r\n") {
 		t.Fatalf("accepted issuer %q breaks the rules", issuer)
@@ -167,6 +167,28 @@ func checkTokenRules(t *testing.T, s string) {
 	for _, r := range s {
 		if r < 0x21 || r > 0x7e {
 			t.Fatalf("accepted token %q holds %q", s, r)
+		}
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"localhost", true},
+		{"LocalHost", true},
+		{"127.0.0.1", true},
+		{"127.9.9.9", true},
+		{"::1", true},
+		{"localhost.example", false},
+		{"10.0.0.1", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := IsLoopbackHost(tt.host); got != tt.want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", tt.host, got, tt.want)
 		}
 	}
 }
