@@ -40,7 +40,7 @@ func (o *cacheOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.grantType, "grant-type", string(login.AuthCode), "login flow: authcode, authcode-keyboard or device-code")
 	fs.BoolVar(&o.useAccessToken, "use-access-token", false, "hand kubectl the access token instead of the ID token")
 	fs.StringArrayVar(&o.extraParams, "auth-request-extra-param", nil, "key=value added to the authorization request (repeatable)")
-	fs.StringVar(&o.storage, "token-cache-storage", "keyring", "where tokens are kept: keyring (falls back to file), file or none")
+	fs.StringVar(&o.storage, "token-cache-storage", string(login.KeyringStorage), "where tokens are kept: keyring (falls back to file), file or none")
 	fs.StringVar(&o.cacheDir, "token-cache-dir", defaultCacheDir(),
 		"directory of the file cache and the lock files; it must be yours and writable by nobody else, or it is not used. "+
 			"Unset: $XDG_CACHE_HOME/kubectl-aksoidc, else ~/.kube/cache/aksoidc, else the OS user cache dir, "+
@@ -76,7 +76,7 @@ func (o *cacheOptions) validate(needIssuer bool) []error {
 	if !slices.Contains(grants, o.grantType) {
 		errs = append(errs, fmt.Errorf("--grant-type %q: want one of %s", o.grantType, strings.Join(grants, ", ")))
 	}
-	if !slices.Contains([]string{"keyring", "file", "none"}, o.storage) {
+	if !slices.Contains(login.Storages, login.Storage(o.storage)) {
 		errs = append(errs, fmt.Errorf("--token-cache-storage %q: want keyring, file or none", o.storage))
 	}
 	for _, p := range o.extraParams {
@@ -135,53 +135,15 @@ func (o *cacheOptions) refuseUnsafeCacheDir(s streams) {
 	}
 }
 
-// scopes is the complete scope list: refresh tokens need offline_access.
-func (o *cacheOptions) scopes() []string {
-	scopes := []string{"openid", "offline_access"}
-	for _, s := range o.extraScopes {
-		if !slices.Contains(scopes, s) {
-			scopes = append(scopes, s)
-		}
-	}
-	return scopes
-}
-
-func (o *cacheOptions) key() tokencache.Key {
-	return tokencache.Key{
-		IssuerURL: o.issuerURL, ClientID: o.clientID, Scopes: o.scopes(),
-		GrantType: o.grantType, UseAccessToken: o.useAccessToken, ExtraParams: o.params,
+// settings pick the token and its cache entry; pkg/login builds the key from them for
+// every command alike.
+func (o *cacheOptions) settings() login.Settings {
+	return login.Settings{
+		IssuerURL: o.issuerURL, ClientID: o.clientID, ExtraScopes: o.extraScopes, ExtraParams: o.params,
+		GrantType: login.GrantType(o.grantType), UseAccessToken: o.useAccessToken,
 	}
 }
 
-// store opens the configured storage. The keyring falls back to files and
-// says so once at -v 1.
-func (o *cacheOptions) store() tokencache.Store {
-	file := tokencache.FileStore{Dir: o.cacheDir}
-	switch o.storage {
-	case "file":
-		return file
-	case "none":
-		return noStore{}
-	}
-	return &tokencache.Fallback{
-		Primary:   tokencache.KeyringStore{Service: tokencache.KeyringService},
-		Secondary: file,
-		Notify: func(err error) {
-			if o.cacheDir == "" {
-				o.log.Printf(1, "the OS keyring is unavailable (%v); tokens are not kept", err)
-				return
-			}
-			o.log.Printf(1, "the OS keyring is unavailable (%v); keeping tokens in %s", err, o.cacheDir)
-		},
-	}
+func (o *cacheOptions) cache() tokencache.Store {
+	return login.OpenCache(login.Storage(o.storage), o.cacheDir, o.log)
 }
-
-// noStore keeps nothing: every run logs in (--token-cache-storage none).
-type noStore struct{}
-
-func (noStore) Load(string) (tokencache.Entry, error) {
-	return tokencache.Entry{}, tokencache.ErrNotFound
-}
-func (noStore) Save(string, tokencache.Entry) error { return nil }
-func (noStore) Delete(string) error                 { return nil }
-func (noStore) DeleteAll() error                    { return nil }

@@ -132,9 +132,7 @@ func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) 
 		return login.Config{}, login.Deps{}, err
 	}
 	cfg := login.Config{
-		IssuerURL: o.issuerURL, ClientID: o.clientID, ClientSecret: o.clientSecret,
-		Scopes: o.scopes(), ExtraParams: o.params, GrantType: login.GrantType(o.grantType),
-		UseAccessToken: o.useAccessToken, MinValidity: o.minValidity, ForceRefresh: o.forceRefresh,
+		Settings: o.settings(), ClientSecret: o.clientSecret, MinValidity: o.minValidity, ForceRefresh: o.forceRefresh,
 		LoginTimeout: o.loginTimeout, FailedLoginCooldown: failedLoginCooldown, ListenAddresses: o.listenAddresses, RedirectURL: o.redirectURL,
 		Browser: o.browser(s), Interactive: o.exec.interactive,
 		TLS:   login.TLSConfig{CAData: o.caPEM, InsecureSkipVerify: o.insecure},
@@ -142,7 +140,7 @@ func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) 
 	}
 	dir := o.cacheDir
 	deps := login.Deps{
-		Cache:    o.store(),
+		Cache:    o.cache(),
 		Lock:     func(ctx context.Context, id string) (func(), error) { return tokencache.Lock(ctx, dir, id) },
 		Failures: tokencache.FailureMarks{Dir: dir},
 	}

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/google/go-cmp/cmp"
+	"strings"
 )
 
 // deviceLogin runs get-token with the device flow, which the fake provider
@@ -23,8 +25,7 @@ func deviceLogin(t *testing.T, p *oidctest.Provider, dir string, env map[string]
 
 func cachedEntry(t *testing.T, p *oidctest.Provider, dir string) tokencache.Entry {
 	t.Helper()
-	key := tokencache.Key{IssuerURL: p.URL, ClientID: p.ClientID, Scopes: []string{"openid", "offline_access"},
-		GrantType: "device-code", ExtraParams: map[string]string{}}
+	key := login.Settings{IssuerURL: p.URL, ClientID: p.ClientID, GrantType: login.DeviceCode}.CacheKey()
 	e, err := tokencache.FileStore{Dir: dir}.Load(key.ID())
 	if err != nil {
 		t.Fatalf("cache entry: %v", err)
@@ -71,30 +72,52 @@ func TestNonInteractiveDeviceLoginFailsFast(t *testing.T) {
 	}
 }
 
-func TestWhoamiAndLogout(t *testing.T) {
+// TestWhoamiAndLogoutFindGetTokensEntry: whoami and logout find the entry get-token wrote
+// for the same settings, however the flags order or repeat the scopes and parameters.
+func TestWhoamiAndLogoutFindGetTokensEntry(t *testing.T) {
 	t.Parallel()
-	p := oidctest.NewProvider(t, "kubectl")
-	dir := t.TempDir()
-	if r := deviceLogin(t, p, dir, nil); r.code != 0 {
-		t.Fatalf("login: %+v", r.stderr)
+	tests := []struct {
+		name          string
+		getToken, use []string // flags besides issuer, client, grant and cache
+	}{
+		{name: "same flags"},
+		{
+			name: "scopes reordered and repeated, openid named, parameters reordered",
+			getToken: []string{"--extra-scope", "groups", "--extra-scope", "email", "--extra-scope", "groups",
+				"--auth-request-extra-param", "a=1", "--auth-request-extra-param", "b=2"},
+			use: []string{"--extra-scope", "email", "--extra-scope", "openid", "--extra-scope", "groups",
+				"--auth-request-extra-param", "b=2", "--auth-request-extra-param", "a=1", "--extra-scope", "offline_access"},
+		},
 	}
-	e := cachedEntry(t, p, dir)
-	flags := []string{"--issuer-url", p.URL, "--client-id", "kubectl", "--grant-type", "device-code",
-		"--token-cache-storage", "file", "--token-cache-dir", dir}
-	who := runCLI(t, nil, append([]string{"whoami"}, flags...)...)
-	want := fmt.Sprintf("Issuer:  %s\nSubject: alice\nName:    \nEmail:   alice@example.com\nGroups:  devs\nExpiry:  %s (expires in ",
-		p.URL, e.Expiry.UTC().Format(time.RFC3339))
-	if who.code != 0 || len(who.stdout) < len(want) || who.stdout[:len(want)] != want {
-		t.Errorf("whoami = %+v\nwant stdout starting %q", who, want)
-	}
-	out := runCLI(t, nil, append([]string{"logout"}, flags...)...)
-	if diff := cmp.Diff(result{stderr: "Removed the cached token for these settings.\n"}, out, cmp.AllowUnexported(result{})); diff != "" {
-		t.Errorf("logout (-want +got):\n%s", diff)
-	}
-	who = runCLI(t, nil, append([]string{"whoami"}, flags...)...)
-	if diff := cmp.Diff(result{code: 1, stderr: "kubectl-aksoidc: no cached token for these settings; run get-token to log in\n"},
-		who, cmp.AllowUnexported(result{})); diff != "" {
-		t.Errorf("whoami after logout (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := oidctest.NewProvider(t, "kubectl")
+			dir := t.TempDir()
+			if r := deviceLogin(t, p, dir, nil, tt.getToken...); r.code != 0 {
+				t.Fatalf("login: %+v", r.stderr)
+			}
+			flags := append([]string{"--issuer-url", p.URL, "--client-id", "kubectl", "--grant-type", "device-code",
+				"--token-cache-storage", "file", "--token-cache-dir", dir}, tt.use...)
+			who := runCLI(t, nil, append([]string{"whoami"}, flags...)...)
+			want := fmt.Sprintf("Issuer:  %s\nSubject: alice\nName:    \nEmail:   alice@example.com\nGroups:  devs\nExpiry:  ", p.URL)
+			if who.code != 0 || !strings.HasPrefix(who.stdout, want) {
+				t.Errorf("whoami = %+v\nwant stdout starting %q", who, want)
+			}
+			other := runCLI(t, nil, append([]string{"whoami", "--auth-request-extra-param", "c=3"}, flags...)...)
+			notFound := result{code: 1, stderr: "kubectl-aksoidc: no cached token for these settings; run get-token to log in\n"}
+			if diff := cmp.Diff(notFound, other, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("whoami with another parameter (-want +got):\n%s", diff)
+			}
+			out := runCLI(t, nil, append([]string{"logout"}, flags...)...)
+			if diff := cmp.Diff(result{stderr: "Removed the cached token for these settings.\n"}, out, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("logout (-want +got):\n%s", diff)
+			}
+			who = runCLI(t, nil, append([]string{"whoami"}, flags...)...)
+			if diff := cmp.Diff(notFound, who, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("whoami after logout (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/spf13/cobra"
+
+	"github.com/aksoidc/aksoidc/pkg/login"
 )
 
 // logoutOptions accept every get-token flag, so the args of a kubeconfig's
@@ -35,20 +36,16 @@ func newLogoutCommand(s streams) *cobra.Command {
 	return cmd
 }
 
-// run clears both stores whatever --token-cache-storage says: an entry may
-// sit in the file store because the keyring was unavailable when it was saved.
+// run clears every store whatever --token-cache-storage says (login.EveryCache).
 func (o *logoutOptions) run(s streams) error {
-	stores := []tokencache.Store{
-		tokencache.KeyringStore{Service: tokencache.KeyringService},
-		tokencache.FileStore{Dir: o.cacheDir},
-	}
+	id := o.settings().CacheKey().ID()
 	var errs []error
-	for i, st := range stores {
+	for i, st := range login.EveryCache(o.cacheDir) {
 		var err error
 		if o.all {
 			err = st.DeleteAll()
 		} else {
-			err = st.Delete(o.key().ID())
+			err = st.Delete(id)
 		}
 		if err != nil && i == 0 {
 			// No keyring means nothing was stored there.

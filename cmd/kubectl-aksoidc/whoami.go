@@ -26,7 +26,7 @@ func newWhoamiCommand(s streams) *cobra.Command {
 				return err
 			}
 			o.cacheOptions.complete(s)
-			e, err := o.store().Load(o.key().ID())
+			e, err := o.cache().Load(o.settings().CacheKey().ID())
 			if errors.Is(err, tokencache.ErrNotFound) {
 				return errors.New("no cached token for these settings; run get-token to log in")
 			}

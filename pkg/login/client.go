@@ -51,7 +51,7 @@ func newClient(ctx context.Context, cfg Config) (*client, error) {
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			Endpoint:     p.Endpoint(),
-			Scopes:       cfg.Scopes,
+			Scopes:       cfg.Scopes(),
 		},
 		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.now}),
 	}, nil

@@ -4,8 +4,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/aksoidc/aksoidc/pkg/tokencache"
 )
 
 // GrantType selects how a user signs in when no usable token is cached.
@@ -24,13 +22,8 @@ const OOBRedirectURL = "urn:ietf:wg:oauth:2.0:oob"
 
 // Config is everything one get-token run needs to know.
 type Config struct {
-	IssuerURL      string
-	ClientID       string
-	ClientSecret   string
-	Scopes         []string // the complete list, "openid" included
-	ExtraParams    map[string]string
-	GrantType      GrantType
-	UseAccessToken bool
+	Settings     // what decides the token, and its cache entry
+	ClientSecret string
 
 	MinValidity  time.Duration // a cached token with less left is refreshed
 	ForceRefresh bool
@@ -50,18 +43,6 @@ type Config struct {
 	Stderr     io.Writer
 	Log        Logger
 	Now        func() time.Time
-}
-
-// CacheKey is the key the token for this configuration is cached under.
-func (c Config) CacheKey() tokencache.Key {
-	return tokencache.Key{
-		IssuerURL:      c.IssuerURL,
-		ClientID:       c.ClientID,
-		Scopes:         c.Scopes,
-		GrantType:      string(c.GrantType),
-		UseAccessToken: c.UseAccessToken,
-		ExtraParams:    c.ExtraParams,
-	}
 }
 
 func (c Config) now() time.Time {

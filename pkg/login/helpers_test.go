@@ -57,8 +57,8 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{
 		p: p, store: store, stderr: stderr,
 		cfg: login.Config{
-			IssuerURL: p.URL, ClientID: "kubectl", Scopes: []string{"openid", "offline_access"},
-			GrantType: login.AuthCode, MinValidity: time.Minute, LoginTimeout: 10 * time.Second,
+			Settings:    login.Settings{IssuerURL: p.URL, ClientID: "kubectl", GrantType: login.AuthCode},
+			MinValidity: time.Minute, LoginTimeout: 10 * time.Second,
 			ListenAddresses: []string{"127.0.0.1:0"}, RedirectURL: login.OOBRedirectURL,
 			Browser: httpBrowser{client: client, t: t}, Interactive: true, HTTPClient: client,
 			Stderr: stderr, Log: login.Logger{W: stderr, Verbosity: 10},
