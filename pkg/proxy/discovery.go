@@ -63,9 +63,9 @@ func loginNeeds(src authn.Source, issuerURL string) authn.LoginNeeds {
 	return authn.LoginNeeds{Claims: claims[:min(len(claims), wellknown.MaxClaims)], Scopes: scopes}
 }
 
-// discovery serves the document of the configuration in force, rebuilt when a reload replaces
+// Discovery serves the document of the configuration in force, rebuilt when a reload replaces
 // it, so that `kubectl aksoidc setup` never learns an issuer the proxy no longer accepts.
-type discovery struct {
+type Discovery struct {
 	cfg     DiscoveryConfig
 	current func() authn.Source
 	log     *slog.Logger
@@ -74,35 +74,46 @@ type discovery struct {
 
 type servedDocument struct {
 	config  *apiserver.AuthenticationConfiguration
+	doc     wellknown.Document
 	handler http.Handler
 }
 
 // NewDiscovery returns the handler of wellknown.Path. The document of the configuration in
 // force now must be valid; one a reload makes invalid is logged and the last good one served.
-func NewDiscovery(cfg DiscoveryConfig, current func() authn.Source, log *slog.Logger) (http.Handler, error) {
+func NewDiscovery(cfg DiscoveryConfig, current func() authn.Source, log *slog.Logger) (*Discovery, error) {
 	src := current()
-	h, err := wellknown.Handler(cfg.Document(src))
+	doc := cfg.Document(src)
+	h, err := wellknown.Handler(doc)
 	if err != nil {
 		return nil, err
 	}
-	d := &discovery{cfg: cfg, current: current, log: log}
-	d.served.Store(&servedDocument{config: src.Config, handler: h})
+	d := &Discovery{cfg: cfg, current: current, log: log}
+	d.served.Store(&servedDocument{config: src.Config, doc: doc, handler: h})
 	return d, nil
 }
 
-func (d *discovery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.load().handler.ServeHTTP(w, r)
+}
+
+// Document is the document served now; the onboarding page shows it.
+func (d *Discovery) Document() wellknown.Document { return d.load().doc }
+
+func (d *Discovery) load() *servedDocument {
 	served := d.served.Load()
-	if src := d.current(); src.Config != served.config {
-		next := &servedDocument{config: src.Config, handler: served.handler}
-		if h, err := wellknown.Handler(d.cfg.Document(src)); err != nil {
-			d.log.Error("discovery document not updated after the authentication config changed, serving the last good one",
-				"error", fmt.Errorf("--discovery-*: %w", err))
-		} else {
-			next.handler = h
-		}
-		// Concurrent requests may each build it once; the result is the same.
-		d.served.Store(next)
-		served = next
+	src := d.current()
+	if src.Config == served.config {
+		return served
 	}
-	served.handler.ServeHTTP(w, r)
+	next := &servedDocument{config: src.Config, doc: served.doc, handler: served.handler}
+	doc := d.cfg.Document(src)
+	if h, err := wellknown.Handler(doc); err != nil {
+		d.log.Error("discovery document not updated after the authentication config changed, serving the last good one",
+			"error", fmt.Errorf("--discovery-*: %w", err))
+	} else {
+		next.doc, next.handler = doc, h
+	}
+	// Concurrent requests may each build it once; the result is the same.
+	d.served.Store(next)
+	return next
 }
