@@ -17,6 +17,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// replacesRoots is what every CA flag says of itself (trustroots.Pool).
+const replacesRoots = "they replace the system's roots, as kubectl's --certificate-authority does"
+
 // failedLoginCooldown is how long callers without a terminal wait after a
 // failed login before they may start another (and open another browser tab).
 const failedLoginCooldown = 5 * time.Minute
@@ -51,8 +54,8 @@ func (o *getTokenOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.redirectURL, "redirect-url", login.OOBRedirectURL, "redirect URL of the authcode-keyboard flow")
 	fs.StringVar(&o.browserCommand, "browser-command", "", "command that opens the login URL (the URL is its last argument; split on spaces)")
 	fs.BoolVar(&o.skipOpenBrowser, "skip-open-browser", false, "print the login URL on stderr instead of opening a browser")
-	fs.StringVar(&o.caFile, "certificate-authority", "", "PEM file of CA certificates to trust for the issuer")
-	fs.StringVar(&o.caData, "certificate-authority-data", "", "base64 PEM CA certificates to trust for the issuer")
+	fs.StringVar(&o.caFile, "certificate-authority", "", "PEM file of the CA certificates that verify the issuer; "+replacesRoots)
+	fs.StringVar(&o.caData, "certificate-authority-data", "", "base64 PEM CA certificates that verify the issuer (with --certificate-authority: both); "+replacesRoots)
 	fs.BoolVar(&o.insecure, "insecure-skip-tls-verify", false, "do not verify the issuer's TLS certificate (insecure)")
 }
 

@@ -38,7 +38,7 @@ var setupOnly = map[string]bool{
 func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
 	o.getTokenOptions.addFlags(fs)
 	fs.StringVar(&o.server, "server", "", "https URL of an aksoidc proxy: its discovery document supplies the issuer, client ID and CA")
-	fs.StringVar(&o.serverCA, "server-certificate-authority", "", "PEM file of the CA that signs the proxy's certificate")
+	fs.StringVar(&o.serverCA, "server-certificate-authority", "", "PEM file of the CA certificates that verify the proxy; "+replacesRoots)
 	fs.StringVar(&o.trustFingerprint, "trust-fingerprint", "", "trust the proxy's certificate if its SHA256 fingerprint is this (instead of asking)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (default: $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&o.name, "name", "", "name of the cluster, user and context written (default: aksoidc-<server host> or aksoidc-<client ID>)")

@@ -2,15 +2,15 @@ package login
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"net/http"
 	"time"
+
+	"github.com/aksoidc/aksoidc/internal/trustroots"
 )
 
 // TLSConfig says how to trust the issuer.
 type TLSConfig struct {
-	CAData             []byte // PEM certificates trusted besides the system's
+	CAData             []byte // PEM certificates trusted instead of the system's roots (trustroots.Pool)
 	InsecureSkipVerify bool
 }
 
@@ -20,25 +20,12 @@ type TLSConfig struct {
 func NewHTTPClient(tc TLSConfig, log Logger) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: tc.InsecureSkipVerify} //nolint:gosec // opt-in flag
-	if len(tc.CAData) > 0 {
-		pool, err := certPool(tc)
-		if err != nil {
-			return nil, err
-		}
-		tr.TLSClientConfig.RootCAs = pool
-	}
-	return &http.Client{Transport: loggingTransport{next: tr, log: log}, Timeout: 30 * time.Second}, nil
-}
-
-func certPool(tc TLSConfig) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
+	pool, err := trustroots.Pool(tc.CAData)
 	if err != nil {
-		pool = x509.NewCertPool()
+		return nil, err
 	}
-	if !pool.AppendCertsFromPEM(tc.CAData) {
-		return nil, errors.New("no PEM certificate in the CA data")
-	}
-	return pool, nil
+	tr.TLSClientConfig.RootCAs = pool
+	return &http.Client{Transport: loggingTransport{next: tr, log: log}, Timeout: 30 * time.Second}, nil
 }
 
 type loggingTransport struct {

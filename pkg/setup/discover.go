@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aksoidc/aksoidc/internal/trustroots"
 	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
 
@@ -29,12 +30,13 @@ type Discovery struct {
 	CAData []byte
 }
 
-// Discover fetches server's discovery document. caPEM, when set, is the only
-// CA trusted; otherwise the system's roots are tried first, then trust.
+// Discover fetches server's discovery document. caPEM, when set, replaces the
+// system's roots (trustroots.Pool); otherwise the system's roots are tried
+// first, then trust.
 func Discover(ctx context.Context, server string, caPEM []byte, trust TrustFunc) (Discovery, error) {
-	pool, err := rootPool(caPEM)
+	pool, err := trustroots.Pool(caPEM)
 	if err != nil {
-		return Discovery{}, err
+		return Discovery{}, fmt.Errorf("--server-certificate-authority: %w", err)
 	}
 	doc, _, err := fetch(ctx, server, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
 	var unknown x509.UnknownAuthorityError
@@ -47,17 +49,6 @@ func Discover(ctx context.Context, server string, caPEM []byte, trust TrustFunc)
 		return Discovery{}, err
 	}
 	return trustOnFirstUse(ctx, server, trust)
-}
-
-func rootPool(caPEM []byte) (*x509.CertPool, error) {
-	if len(caPEM) == 0 {
-		return nil, nil // the system's roots
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, errors.New("--server-certificate-authority: no PEM certificate")
-	}
-	return pool, nil
 }
 
 // trustOnFirstUse shows the fingerprint of the certificate the server

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aksoidc/aksoidc/internal/trustroots"
 )
 
 // Identity is who the API server, through the proxy, takes the user for.
@@ -25,9 +27,9 @@ type Identity struct {
 // Review asks server who token belongs to, with a SelfSubjectReview: the
 // answer shows the identity after the proxy's claim mappings and prefixes.
 func Review(ctx context.Context, server string, caPEM []byte, token string) (Identity, error) {
-	pool, err := rootPool(caPEM)
+	pool, err := trustroots.Pool(caPEM)
 	if err != nil {
-		return Identity{}, err
+		return Identity{}, fmt.Errorf("the proxy's CA: %w", err)
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, Proxy: http.ProxyFromEnvironment}
 	defer tr.CloseIdleConnections()
