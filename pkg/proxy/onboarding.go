@@ -38,10 +38,10 @@ type OnboardingConfig struct {
 	Logger   *slog.Logger
 }
 
-// Bounds of the page's texts: a name for a heading, a message of a few lines.
+// Bounds of the page's texts, in characters: a name for a heading, a message of a few lines.
 const (
-	maxDisplayName = 100
-	maxMessage     = 1000
+	MaxDisplayName = 100
+	MaxMessage     = 1000
 	// kubeconfigCommand is what the downloaded kubeconfig runs: krew and the release archive
 	// both put kubectl-aksoidc on PATH; the user's own path is not the proxy's to know.
 	kubeconfigCommand = "kubectl-aksoidc"
@@ -109,10 +109,10 @@ func (c OnboardingConfig) Validate() error {
 	if err := ValidateServerURL(c.ServerURL); err != nil {
 		errs = append(errs, fmt.Errorf("server URL %q: %w", c.ServerURL, err))
 	}
-	if err := ValidateOnboardingText(c.DisplayName, maxDisplayName); err != nil {
+	if err := ValidateOnboardingText(c.DisplayName, MaxDisplayName); err != nil {
 		errs = append(errs, fmt.Errorf("display name: %w", err))
 	}
-	if err := ValidateOnboardingText(c.Message, maxMessage); err != nil {
+	if err := ValidateOnboardingText(c.Message, MaxMessage); err != nil {
 		errs = append(errs, fmt.Errorf("message: %w", err))
 	}
 	if c.Document == nil || c.Logger == nil {
