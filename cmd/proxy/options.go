@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy"
 )
 
 // options are the command-line flags, as given.
@@ -48,6 +50,11 @@ type options struct {
 	discoveryExtraScopes []string
 	discoveryCAFile      string
 
+	onboarding            bool
+	onboardingServerURL   string
+	onboardingDisplayName string
+	onboardingMessage     string
+
 	fs *pflag.FlagSet
 }
 
@@ -84,6 +91,10 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.discoveryExtraScopes, "discovery-extra-scopes", nil, "scopes besides openid and offline_access published at /.well-known/aksoidc (default: the scopes behind the claims the published issuer is configured to read; set it empty to publish none)")
 	fs.StringVar(&o.discoveryCAFile, "discovery-ca-file", "", "PEM bundle that verifies the proxy's serving certificate, published at /.well-known/aksoidc")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.onboarding, "onboarding", true, "answer a browser's visit of / (no token, Accept preferring HTML) with a page on how to set up kubectl, and /kubeconfig with a kubeconfig for this proxy; needs --onboarding-server-url")
+	fs.StringVar(&o.onboardingServerURL, "onboarding-server-url", "", "https URL users reach the proxy at, shown on the onboarding page and written into its kubeconfig (unset: no page)")
+	fs.StringVar(&o.onboardingDisplayName, "onboarding-display-name", "", "name of the cluster on the onboarding page (default: the host of --onboarding-server-url)")
+	fs.StringVar(&o.onboardingMessage, "onboarding-message", "", "note shown on the onboarding page, such as where to ask for help")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles (net/http/pprof) at /debug/pprof/ on the probe port; as kube-apiserver's flag, but off by default")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 }
@@ -115,6 +126,7 @@ func (o *options) validate() error {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file are required"))
 	}
 	errs = append(errs, o.validateNumbers()...)
+	errs = append(errs, o.validateOnboarding()...)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, o.logLevel) {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel))
 	}
@@ -168,4 +180,31 @@ func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// validateOnboarding checks the --onboarding-* flags: the page shows them to anyone who opens
+// the proxy's URL.
+func (o *options) validateOnboarding() []error {
+	var errs []error
+	if o.onboardingServerURL == "" {
+		for _, f := range []string{"onboarding-display-name", "onboarding-message"} {
+			if o.fs.Changed(f) {
+				errs = append(errs, fmt.Errorf("--%s needs --onboarding-server-url", f))
+			}
+		}
+		if o.onboarding && o.fs.Changed("onboarding") {
+			errs = append(errs, errors.New("--onboarding needs --onboarding-server-url"))
+		}
+		return errs
+	}
+	if err := proxy.ValidateServerURL(o.onboardingServerURL); err != nil {
+		errs = append(errs, fmt.Errorf("--onboarding-server-url %q: %w", o.onboardingServerURL, err))
+	}
+	if err := proxy.ValidateOnboardingText(o.onboardingDisplayName, proxy.MaxDisplayName); err != nil {
+		errs = append(errs, fmt.Errorf("--onboarding-display-name: %w", err))
+	}
+	if err := proxy.ValidateOnboardingText(o.onboardingMessage, proxy.MaxMessage); err != nil {
+		errs = append(errs, fmt.Errorf("--onboarding-message: %w", err))
+	}
+	return errs
 }
