@@ -21,6 +21,8 @@ type completed struct {
 	configData []byte
 	upstream   *rest.Config
 	discovery  proxy.DiscoveryConfig
+	// onboarding is nil when there is no page; its Document and Logger are set when serving.
+	onboarding *proxy.OnboardingConfig
 	trusted    []netip.Prefix
 	secureAddr string
 	probeAddr  string
@@ -48,6 +50,10 @@ func (o *options) complete() (*completed, error) {
 	}
 	if c.discovery, err = o.discoveryConfig(c.source); err != nil {
 		return nil, err
+	}
+	if o.onboarding && o.onboardingServerURL != "" {
+		c.onboarding = &proxy.OnboardingConfig{ServerURL: o.onboardingServerURL,
+			DisplayName: o.onboardingDisplayName, Message: o.onboardingMessage}
 	}
 	return c, nil
 }
