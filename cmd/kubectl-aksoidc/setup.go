@@ -113,7 +113,7 @@ func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
 		return err
 	}
 	if o.server != "" {
-		id, err := setup.Review(ctx, o.server, caData, tok.Value)
+		id, err := setup.SelfSubjectReview(ctx, o.server, caData, tok.Value)
 		if err != nil {
 			return explainRefusal(err, claims, tok.Value)
 		}

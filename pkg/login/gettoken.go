@@ -103,12 +103,13 @@ func renew(ctx context.Context, cfg Config, deps Deps, id string) (tokencache.En
 			return tokencache.Entry{}, err
 		}
 	}
-	return loginOnce(ctx, cfg, deps, c, id)
+	return loginUnlessCoolingDown(ctx, cfg, deps, c, id)
 }
 
-// loginOnce logs in unless a caller without a terminal is asking soon after
-// a failed login: background pollers must not open a browser tab per poll.
-func loginOnce(ctx context.Context, cfg Config, deps Deps, c *client, id string) (tokencache.Entry, error) {
+// loginUnlessCoolingDown logs in unless a caller without a terminal is asking
+// soon after a failed login (Config.FailedLoginCooldown): background pollers
+// must not open a browser tab per poll. It records the outcome for the next.
+func loginUnlessCoolingDown(ctx context.Context, cfg Config, deps Deps, c *client, id string) (tokencache.Entry, error) {
 	if deps.Failures != nil && !cfg.Interactive {
 		if at, reason, ok := deps.Failures.Last(id); ok && cfg.now().Before(at.Add(cfg.FailedLoginCooldown)) {
 			return tokencache.Entry{}, fmt.Errorf("the last login failed at %s (%s); no new login starts without a terminal before %s: %w",

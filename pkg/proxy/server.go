@@ -63,8 +63,8 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
 	errs := make(chan error, 2)
-	go func() { errs <- serveUntilShutdown(secure.ServeTLS(cfg.Secure, "", "")) }()
-	go func() { errs <- serveUntilShutdown(probe.Serve(cfg.Probe)) }()
+	go func() { errs <- ignoreServerClosed(secure.ServeTLS(cfg.Secure, "", "")) }()
+	go func() { errs <- ignoreServerClosed(probe.Serve(cfg.Probe)) }()
 	cfg.Logger.Info("serving", "secure", cfg.Secure.Addr().String(), "probe", cfg.Probe.Addr().String())
 
 	select {
@@ -78,7 +78,9 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	return shutdown(secure, probe, cfg.ShutdownGrace, cfg.Logger)
 }
 
-func serveUntilShutdown(err error) error {
+// ignoreServerClosed turns the error Serve returns after Shutdown or Close, which is how
+// every server here ends, into nil: only a failure to serve is an error.
+func ignoreServerClosed(err error) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

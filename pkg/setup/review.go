@@ -24,9 +24,9 @@ type Identity struct {
 	Extra    map[string][]string `json:"extra,omitempty"`
 }
 
-// Review asks server who token belongs to, with a SelfSubjectReview: the
-// answer shows the identity after the proxy's claim mappings and prefixes.
-func Review(ctx context.Context, server string, caPEM []byte, token string) (Identity, error) {
+// SelfSubjectReview asks server who token belongs to: the answer shows the
+// identity after the proxy's claim mappings and prefixes.
+func SelfSubjectReview(ctx context.Context, server string, caPEM []byte, token string) (Identity, error) {
 	pool, err := trustroots.Pool(caPEM)
 	if err != nil {
 		return Identity{}, fmt.Errorf("the proxy's CA: %w", err)
@@ -67,7 +67,7 @@ func Review(ctx context.Context, server string, caPEM []byte, token string) (Ide
 	return out.Status.UserInfo, nil
 }
 
-// RefusedError is Review's error when the proxy did not accept the token
+// RefusedError is SelfSubjectReview's error when the proxy did not accept the token
 // (HTTP 401): the caller may know more about why.
 type RefusedError struct {
 	Server string
