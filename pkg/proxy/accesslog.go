@@ -45,7 +45,10 @@ func withAccessLog(log *slog.Logger, m *Metrics, trusted []netip.Prefix) func(ht
 				slog.Duration("duration", time.Since(start)),
 				slog.Int64("bytes", rec.bytes),
 			}
-			if state.impersonatedUser != "" { // kubectl --as: who asked (user) and as whom
+			switch {
+			case state.impersonatedUser != "" && state.passthrough: // the API server decides, with the client's token
+				attrs = append(attrs, slog.String("requestedImpersonatedUser", state.impersonatedUser))
+			case state.impersonatedUser != "": // kubectl --as: who asked (user) and as whom
 				attrs = append(attrs, slog.String("impersonatedUser", state.impersonatedUser), slog.Any("impersonatedGroups", state.impersonatedGroups))
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)

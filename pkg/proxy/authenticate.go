@@ -56,10 +56,10 @@ func withAuthentication(a Authenticator, log *slog.Logger, m *Metrics) func(http
 			if err == nil {
 				id, err = a.Authenticate(r.Context(), token)
 			}
+			m.observeAuthentication(id, err)
 			if err != nil {
 				reason := authn.ReasonOf(err)
 				state.reason = string(reason)
-				m.authnFailures.WithLabelValues(string(reason)).Inc()
 				log.Warn("authentication failed", "reason", reason, "error", err.Error(), "clientIP", state.clientIP, "path", state.path)
 				writeStatus(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
 				return

@@ -62,7 +62,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 // middleware is the chain, innermost first. Client impersonation is decided after
 // authentication, since it is about who asks; refused outright, it is refused before.
 func middleware(cfg Config) []func(http.Handler) http.Handler {
-	impersonation, refusal := withImpersonation(cfg.Impersonation, cfg.Logger), pass
+	impersonation, refusal := withImpersonation(cfg.Impersonation, cfg.Logger, cfg.Metrics), pass
 	if cfg.Impersonation == nil {
 		impersonation, refusal = pass, withRefuseImpersonation(cfg.Logger)
 	}

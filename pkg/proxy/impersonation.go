@@ -6,11 +6,20 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/endpoints/filters/impersonation"
+	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
+	"k8s.io/apiserver/pkg/endpoints/request"
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 )
@@ -105,10 +114,21 @@ func clientImpersonationHeaders(h http.Header) http.Header {
 
 // withImpersonation lets the authenticated user act as another identity where RBAC lets them,
 // as kube-apiserver does (kubectl --as). It runs after authentication: the decision is about
-// who asks. A passthrough identity's headers go on untouched with its own token, and the API
-// server decides itself.
-func withImpersonation(az *ImpersonationAuthorizer, log *slog.Logger) func(http.Handler) http.Handler {
+// who asks. The decision is k8s.io/apiserver's own impersonation filter, the one kube-apiserver
+// v1.37 runs (legacy `impersonate` grants and the constrained `impersonate:<mode>` and
+// `impersonate-on:<mode>:<verb>` ones), asking az; the proxy's own rules run first. A
+// passthrough identity's headers go on untouched with its own token, and the API server
+// decides itself.
+func withImpersonation(az *ImpersonationAuthorizer, log *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		decided := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			state, auth := stateFrom(r.Context()), r.Context().Value(identityKey{}).(*authenticated)
+			u, _ := request.UserFrom(r.Context())
+			auth.target = forwardedTarget(u)
+			state.impersonatedUser, state.impersonatedGroups = auth.target.Name, auth.target.Groups
+			next.ServeHTTP(w, r)
+		})
+		filter := impersonation.WithConstrainedImpersonation(decided, az, statusCodecs)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			n := impersonationValues(r.Header)
 			if n == 0 {
@@ -128,24 +148,83 @@ func withImpersonation(az *ImpersonationAuthorizer, log *slog.Logger) func(http.
 			}
 			if auth.identity.Passthrough {
 				auth.clientImpersonation = clientImpersonationHeaders(r.Header)
+				state.impersonatedUser = auth.clientImpersonation.Get(authenticationv1.ImpersonateUserHeader)
 				next.ServeHTTP(w, r)
 				return
 			}
-			wanted, err := parseImpersonation(r.Header)
-			if err == nil && wanted != nil {
-				auth.target, err = az.authorize(r.Context(), auth.identity.User, wanted)
-			}
-			if err != nil {
+			if err := checkImpersonation(r.Header, auth.identity.User); err != nil {
 				refuseImpersonation(w, state, log, err)
 				return
 			}
-			if auth.target != nil {
-				state.impersonatedUser, state.impersonatedGroups = auth.target.Name, auth.target.Groups
-			}
-			next.ServeHTTP(w, r)
+			decide(filter, w, r, auth.identity.User, log, m)
 		})
 	}
 }
+
+// decide runs kube-apiserver's impersonation filter for the request, as requestor. The filter
+// answers a refusal itself, in kube-apiserver's words; the cause of a failed review is logged.
+func decide(filter http.Handler, w http.ResponseWriter, r *http.Request, requestor user.Info, log *slog.Logger, m *Metrics) {
+	state := stateFrom(r.Context())
+	info, err := requestInfoFactory.NewRequestInfo(r)
+	if err != nil {
+		refuseImpersonation(w, state, log, fmt.Errorf("impersonation: request info: %w", err))
+		return
+	}
+	ctx := request.WithRequestInfo(request.WithUser(r.Context(), requestor), info)
+	filter.ServeHTTP(w, r.WithContext(ctx))
+	for _, result := range state.reviews {
+		m.reviews.WithLabelValues(result).Inc()
+	}
+	if state.impersonatedUser == "" {
+		state.reason = "impersonation"
+		log.Warn("refused client impersonation", "user", state.user, "clientIP", state.clientIP, "auditID", state.auditID,
+			"reviewError", errorText(state.reviewErr))
+	}
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// checkImpersonation applies the proxy's own rules to what a client asks to act as, before
+// any review is spent on it: kube-apiserver's 400s for malformed combinations, extra keys the
+// proxy can forward byte for byte and does not reserve, values the API server reads as sent.
+func checkImpersonation(h http.Header, requestor user.Info) error {
+	wanted, err := parseImpersonation(h)
+	if err != nil || wanted == nil {
+		return err
+	}
+	for k, values := range wanted.Extra {
+		if strings.HasPrefix(k, authn.ReservedExtraPrefix) {
+			attrs := authorizer.AttributesRecord{User: requestor, Verb: "impersonate", APIGroup: authenticationv1.GroupName, APIVersion: "v1",
+				Resource: "userextras", Subresource: k, Name: values[0], ResourceRequest: true}
+			return responsewriters.ForbiddenStatusError(attrs, "keys under "+authn.ReservedExtraPrefix+" are set only by the proxy")
+		}
+	}
+	// The target must reach the API server as it was authorized, byte for byte: an HTTP/2
+	// client may send " system:masters", which an HTTP/1.1 header writer would trim.
+	if err := authn.CheckIdentity(wanted); err != nil {
+		return apierrors.NewBadRequest("impersonation: " + err.Error())
+	}
+	return nil
+}
+
+// forwardedTarget is the identity the filter decided on, as the proxy forwards it: without
+// system:authenticated, which the API server adds itself to every impersonated user.
+func forwardedTarget(u user.Info) *user.DefaultInfo {
+	groups := slices.DeleteFunc(slices.Clone(u.GetGroups()), func(g string) bool { return g == user.AllAuthenticated })
+	return &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Groups: groups, Extra: u.GetExtra()}
+}
+
+// statusCodecs encode the filter's refusals as kube-apiserver does: a v1 Status.
+var statusCodecs = func() serializer.CodecFactory {
+	scheme := runtime.NewScheme()
+	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
+	return serializer.NewCodecFactory(scheme)
+}()
 
 // refuseImpersonation answers with the Status inside err (kube-apiserver's words); the whole
 // error, which may say why a review failed, goes to the log only.

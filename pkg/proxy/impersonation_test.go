@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,9 +30,9 @@ import (
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 )
 
-// grants is a hand-written RBAC: the impersonations alice may do, as "resource/subresource
-// namespace name". It answers both kube-apiserver's filter (as its authorizer) and the proxy
-// (as SubjectAccessReviews), so the two can be compared on the same decisions.
+// grants is a hand-written RBAC: what each user may do, as grantKey strings. It answers both
+// kube-apiserver's filter (as its authorizer) and the proxy (as SubjectAccessReviews), so the
+// two can be compared on the same decisions.
 type grants struct {
 	allow map[string]bool
 	fail  error
@@ -39,15 +41,16 @@ type grants struct {
 	reviews []authorizationv1.SubjectAccessReviewSpec
 }
 
-func grantKey(resource, subresource, namespace, name string) string {
+// grantKey is "user verb resource[/subresource] namespace name".
+func grantKey(userName, verb, resource, subresource, namespace, name string) string {
 	if subresource != "" {
 		resource += "/" + subresource
 	}
-	return resource + " " + namespace + " " + name
+	return strings.Join([]string{userName, verb, resource, namespace, name}, " ")
 }
 
 func (g *grants) Authorize(_ context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
-	if a.GetVerb() == "impersonate" && a.GetUser().GetName() == "alice" && g.allow[grantKey(a.GetResource(), a.GetSubresource(), a.GetNamespace(), a.GetName())] {
+	if g.allow[grantKey(a.GetUser().GetName(), a.GetVerb(), a.GetResource(), a.GetSubresource(), a.GetNamespace(), a.GetName())] {
 		return authorizer.DecisionAllow, "", nil
 	}
 	return authorizer.DecisionNoOpinion, "", nil
@@ -60,9 +63,10 @@ func (g *grants) Create(_ context.Context, sar *authorizationv1.SubjectAccessRev
 	if g.fail != nil {
 		return nil, g.fail
 	}
-	ra := sar.Spec.ResourceAttributes
 	out := sar.DeepCopy()
-	out.Status.Allowed = ra.Verb == "impersonate" && sar.Spec.User == "alice" && g.allow[grantKey(ra.Resource, ra.Subresource, ra.Namespace, ra.Name)]
+	if ra := sar.Spec.ResourceAttributes; ra != nil {
+		out.Status.Allowed = g.allow[grantKey(sar.Spec.User, ra.Verb, ra.Resource, ra.Subresource, ra.Namespace, ra.Name)]
+	}
 	return out, nil
 }
 
@@ -72,13 +76,16 @@ func (g *grants) reviewCount() int {
 	return len(g.reviews)
 }
 
-// identities authenticates token "alice" (groups devs, uid 42) and "ci" (a passthrough token).
+// identities authenticates tokens "alice" (groups devs, uid 42), "dana" (whose grants are
+// constrained impersonation's) and "ci" (a passthrough token).
 type identities struct{}
 
 func (identities) Authenticate(_ context.Context, token string) (authn.Identity, error) {
 	switch token {
 	case "alice":
 		return authn.Identity{User: &user.DefaultInfo{Name: "alice", UID: "42", Groups: []string{"devs"}}}, nil
+	case "dana":
+		return authn.Identity{User: &user.DefaultInfo{Name: "dana", Groups: []string{"devs"}}}, nil
 	case "ci":
 		return authn.Identity{User: &user.DefaultInfo{Name: "system:serviceaccount:ci:bot"}, Passthrough: true}, nil
 	}
@@ -104,23 +111,42 @@ type outcome struct {
 	User    *user.DefaultInfo // whom the request runs as, nil when refused
 }
 
-// viaKube is the outcome with kube-apiserver's own impersonation filter, alice authenticated.
-func viaKube(t *testing.T, g *grants, h http.Header) outcome {
-	t.Helper()
-	var got *user.DefaultInfo
+// kubeFilter is kube-apiserver v1.37's own impersonation filter (the constrained one, its
+// default), long-lived as in kube-apiserver: it remembers which mode last worked for whom,
+// which decides the words of a later refusal.
+type kubeFilter struct {
+	filter http.Handler
+	got    *user.DefaultInfo
+}
+
+func newKubeFilter(g *grants) *kubeFilter {
+	k := &kubeFilter{}
 	record := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		u, _ := request.UserFrom(r.Context())
-		got = &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}
+		k.got = &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}
 	})
 	scheme := runtime.NewScheme()
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
-	filter := impersonation.WithImpersonation(record, g, serializer.NewCodecFactory(scheme))
-	alice := &user.DefaultInfo{Name: "alice", UID: "42", Groups: []string{"devs", user.AllAuthenticated}}
-	req := httptest.NewRequestWithContext(request.WithUser(t.Context(), alice), http.MethodGet, "/api/v1/pods", nil)
+	k.filter = impersonation.WithConstrainedImpersonation(record, g, serializer.NewCodecFactory(scheme))
+	return k
+}
+
+// viaKube is the outcome with kube-apiserver's filter, the requestor authenticated.
+func (k *kubeFilter) viaKube(t *testing.T, requestor *user.DefaultInfo, h http.Header) outcome {
+	t.Helper()
+	k.got = nil
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/api/v1/pods", nil)
+	info, err := requestInfoFactory.NewRequestInfo(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := *requestor
+	u.Groups = append(slices.Clone(u.Groups), user.AllAuthenticated)
+	req = req.WithContext(request.WithRequestInfo(request.WithUser(req.Context(), &u), info))
 	req.Header = h.Clone()
 	rec := httptest.NewRecorder()
-	filter.ServeHTTP(rec, req)
-	return outcome{Code: rec.Code, Message: statusMessage(rec.Body.String()), User: got}
+	k.filter.ServeHTTP(rec, req)
+	return outcome{Code: rec.Code, Message: statusMessage(rec.Body.String()), User: k.got}
 }
 
 // viaProxy is the outcome through the proxy: the user is whom kube-apiserver's filter reads
@@ -156,58 +182,71 @@ func statusMessage(body string) string {
 	return s.Message
 }
 
+// aliceGrants are legacy grants (verb impersonate) for alice; dana has constrained
+// impersonation's: bob through the user-info mode and team-a's deployer through the
+// serviceaccount mode, each only to list pods.
 var aliceGrants = map[string]bool{
-	grantKey("users", "", "", "bob"):                                true,
-	grantKey("groups", "", "", "ops"):                               true,
-	grantKey("serviceaccounts", "", "team-a", "deployer"):           true,
-	grantKey("uids", "", "", "1234"):                                true,
-	grantKey("userextras", "example.com/team", "", "blue"):          true,
-	grantKey("userextras", "aksoidc.io/original-username", "", "x"): true,
+	grantKey("alice", "impersonate", "users", "", "", "bob"):                                    true,
+	grantKey("alice", "impersonate", "groups", "", "", "ops"):                                   true,
+	grantKey("alice", "impersonate", "serviceaccounts", "", "team-a", "deployer"):               true,
+	grantKey("alice", "impersonate", "uids", "", "", "1234"):                                    true,
+	grantKey("alice", "impersonate", "userextras", "example.com/team", "", "blue"):              true,
+	grantKey("alice", "impersonate", "userextras", "aksoidc.io/original-username", "", "x"):     true,
+	grantKey("dana", "impersonate:user-info", "users", "", "", "bob"):                           true,
+	grantKey("dana", "impersonate-on:user-info:list", "pods", "", "", ""):                       true,
+	grantKey("dana", "impersonate:serviceaccount", "serviceaccounts", "", "team-a", "deployer"): true,
+	grantKey("dana", "impersonate-on:serviceaccount:list", "pods", "", "", ""):                  true,
 }
 
 // TestImpersonationDecidesAsKubeAPIServer: for the same grants, the proxy refuses what
 // kube-apiserver's own filter refuses, with the same code and message, and forwards the same
-// identity, plus the original-* extras naming alice.
+// identity, plus the original-* extras
+// naming the requestor.
 func TestImpersonationDecidesAsKubeAPIServer(t *testing.T) {
-	aliceExtras := map[string][]string{OriginalUsernameExtra: {"alice"}, OriginalUIDExtra: {"42"}, OriginalGroupsExtra: {"devs"}, ClientIPExtra: {"192.0.2.1"}}
+	alice := &user.DefaultInfo{Name: "alice", UID: "42", Groups: []string{"devs"}}
+	dana := &user.DefaultInfo{Name: "dana", Groups: []string{"devs"}}
 	tests := []struct {
-		name   string
-		header http.Header
-		// sameMessage is false where the proxy words a refusal as kube-apiserver v1.37's
-		// default (constrained) filter does rather than as the legacy filter compared here.
-		sameMessage bool
-		want        int
+		name      string
+		requestor *user.DefaultInfo
+		header    http.Header
+		want      int
 	}{
-		{"allowed user", http.Header{"Impersonate-User": {"bob"}}, true, http.StatusOK},
-		{"allowed user and group", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Group": {"ops"}}, true, http.StatusOK},
-		{"denied user", http.Header{"Impersonate-User": {"root"}}, true, http.StatusForbidden},
-		{"denied group", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Group": {"system:masters"}}, true, http.StatusForbidden},
-		{"service account gets its groups", http.Header{"Impersonate-User": {"system:serviceaccount:team-a:deployer"}}, true, http.StatusOK},
-		{"service account elsewhere", http.Header{"Impersonate-User": {"system:serviceaccount:kube-system:deployer"}}, true, http.StatusForbidden},
-		{"uid", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Uid": {"1234"}}, true, http.StatusOK},
-		{"denied uid", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Uid": {"0"}}, true, http.StatusForbidden},
-		{"extra, percent-encoded key", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Extra-Example.com%2fteam": {"blue"}}, true, http.StatusOK},
-		{"denied extra value", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Extra-Example.com%2fteam": {"blue", "red"}}, true, http.StatusForbidden},
-		{"group without user", http.Header{"Impersonate-Group": {"ops"}}, false, http.StatusBadRequest},
-		{"uid without user", http.Header{"Impersonate-Uid": {"1234"}}, false, http.StatusBadRequest},
+		{"allowed user", alice, http.Header{"Impersonate-User": {"bob"}}, http.StatusOK},
+		{"allowed user and group", alice, http.Header{"Impersonate-User": {"bob"}, "Impersonate-Group": {"ops"}}, http.StatusOK},
+		{"denied user", alice, http.Header{"Impersonate-User": {"root"}}, http.StatusForbidden},
+		{"denied group", alice, http.Header{"Impersonate-User": {"bob"}, "Impersonate-Group": {"system:masters"}}, http.StatusForbidden},
+		{"service account gets its groups", alice, http.Header{"Impersonate-User": {"system:serviceaccount:team-a:deployer"}}, http.StatusOK},
+		{"service account elsewhere", alice, http.Header{"Impersonate-User": {"system:serviceaccount:kube-system:deployer"}}, http.StatusForbidden},
+		{"uid", alice, http.Header{"Impersonate-User": {"bob"}, "Impersonate-Uid": {"1234"}}, http.StatusOK},
+		{"denied uid", alice, http.Header{"Impersonate-User": {"bob"}, "Impersonate-Uid": {"0"}}, http.StatusForbidden},
+		{"extra, percent-encoded key", alice, http.Header{"Impersonate-User": {"bob"}, "Impersonate-Extra-Example.com%2fteam": {"blue"}}, http.StatusOK},
+		{"denied extra value", alice, http.Header{"Impersonate-User": {"bob"}, "Impersonate-Extra-Example.com%2fteam": {"blue", "red"}}, http.StatusForbidden},
+		{"group without user", alice, http.Header{"Impersonate-Group": {"ops"}}, http.StatusBadRequest},
+		{"uid without user", alice, http.Header{"Impersonate-Uid": {"1234"}}, http.StatusBadRequest},
+		{"constrained: user-info mode", dana, http.Header{"Impersonate-User": {"bob"}}, http.StatusOK},
+		{"constrained: a group the mode was not granted", dana, http.Header{"Impersonate-User": {"bob"}, "Impersonate-Group": {"ops"}}, http.StatusForbidden},
+		{"constrained: serviceaccount mode", dana, http.Header{"Impersonate-User": {"system:serviceaccount:team-a:deployer"}}, http.StatusOK},
+		{"constrained: another service account", dana, http.Header{"Impersonate-User": {"system:serviceaccount:team-a:admin"}}, http.StatusForbidden},
 	}
 	g := &grants{allow: aliceGrants}
 	p, capture := impersonatingProxy(t, g, 100, 100)
+	kube := newKubeFilter(g)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kube := viaKube(t, g, tt.header)
-			got, own := viaProxy(t, p, capture, "alice", tt.header.Clone())
+			kube := kube.viaKube(t, tt.requestor, tt.header)
+			got, own := viaProxy(t, p, capture, tt.requestor.Name, tt.header.Clone())
 			if kube.Code != tt.want {
-				t.Fatalf("kube-apiserver's filter answered %d, want %d: the case is wrong", kube.Code, tt.want)
-			}
-			if !tt.sameMessage {
-				kube.Message = got.Message
+				t.Fatalf("kube-apiserver's filter answered %d (%s), want %d: the case is wrong", kube.Code, kube.Message, tt.want)
 			}
 			if diff := cmp.Diff(kube, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("kube-apiserver (-) and the proxy (+) differ:\n%s", diff)
 			}
-			if got.User != nil && !cmp.Equal(own, aliceExtras) {
-				t.Errorf("the proxy's extras (-want +got):\n%s", cmp.Diff(aliceExtras, own))
+			wantOwn := map[string][]string{OriginalUsernameExtra: {tt.requestor.Name}, OriginalGroupsExtra: tt.requestor.Groups, ClientIPExtra: {"192.0.2.1"}}
+			if tt.requestor.UID != "" {
+				wantOwn[OriginalUIDExtra] = []string{tt.requestor.UID}
+			}
+			if got.User != nil && !cmp.Equal(own, wantOwn) {
+				t.Errorf("the proxy's extras (-want +got):\n%s", cmp.Diff(wantOwn, own))
 			}
 		})
 	}
@@ -236,7 +275,7 @@ func TestImpersonationRefusals(t *testing.T) {
 		{"a control character in the uid", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Uid": {"u\x7f"}},
 			nil, outcome{Code: http.StatusBadRequest, Message: `impersonation: uid "u\x7f": holds a control character`}},
 		{"the review fails", http.Header{"Impersonate-User": {"bob"}}, errors.New("connection refused"), outcome{Code: http.StatusForbidden,
-			Message: `users "bob" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope: the proxy could not authorize the impersonation now, try again`}},
+			Message: `pods is forbidden: User "alice" cannot impersonate-on:user-info:list resource "pods" in API group "" at the cluster scope: the proxy could not authorize the impersonation now, try again`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,13 +299,18 @@ func TestImpersonationDecisionsAreCachedPerIdentity(t *testing.T) {
 			t.Fatalf("status %d: %s", got.Code, got.Message)
 		}
 	}
-	if n := g.reviewCount(); n != 2 {
-		t.Errorf("%d reviews for 3 requests of 2 attributes, want 2", n)
+	// The first request also asks whether alice has the constrained grant, as kube-apiserver
+	// would; the later ones try the mode that worked first, from the cache.
+	want := []authorizationv1.SubjectAccessReviewSpec{
+		{User: "alice", UID: "42", Groups: []string{"devs", user.AllAuthenticated}, ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Verb: "impersonate-on:user-info:list", Version: "v1", Resource: "pods"}},
+		{User: "alice", UID: "42", Groups: []string{"devs", user.AllAuthenticated}, ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Verb: "impersonate", Version: "v1", Resource: "users", Name: "bob"}},
+		{User: "alice", UID: "42", Groups: []string{"devs", user.AllAuthenticated}, ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Verb: "impersonate", Version: "v1", Resource: "groups", Name: "ops"}},
 	}
-	want := authorizationv1.SubjectAccessReviewSpec{User: "alice", UID: "42", Groups: []string{"devs", user.AllAuthenticated},
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "impersonate", Version: "v1", Resource: "users", Name: "bob"}}
-	if diff := cmp.Diff(want, g.reviews[0]); diff != "" {
-		t.Errorf("review (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, g.reviews); diff != "" {
+		t.Errorf("reviews for 3 requests (-want +got):\n%s", diff)
 	}
 }
 
@@ -274,13 +318,14 @@ func TestImpersonationDecisionsAreCachedPerIdentity(t *testing.T) {
 // longer than reviewWait is refused at once instead of queueing.
 func TestImpersonationReviewsFailFastOverTheLimit(t *testing.T) {
 	g := &grants{allow: aliceGrants}
-	p, capture := impersonatingProxy(t, g, 0.0001, 1)
+	p, capture := impersonatingProxy(t, g, 0.0001, 2)
+	// Two reviews: the constrained grant (denied), then the legacy one for bob.
 	if got, _ := viaProxy(t, p, capture, "alice", http.Header{"Impersonate-User": {"bob"}}); got.Code != http.StatusOK {
-		t.Fatalf("first review: %d %s", got.Code, got.Message)
+		t.Fatalf("first request: %d %s", got.Code, got.Message)
 	}
 	got, _ := viaProxy(t, p, capture, "alice", http.Header{"Impersonate-User": {"bob"}, "Impersonate-Group": {"ops"}})
-	if got.Code != http.StatusForbidden || g.reviewCount() != 1 {
-		t.Errorf("over the limit: status %d after %d reviews, want 403 after 1", got.Code, g.reviewCount())
+	if got.Code != http.StatusForbidden || g.reviewCount() != 2 {
+		t.Errorf("over the limit: status %d after %d reviews, want 403 after 2", got.Code, g.reviewCount())
 	}
 }
 
@@ -296,7 +341,8 @@ func TestPassthroughImpersonationGoesToTheAPIServer(t *testing.T) {
 	t.Cleanup(up.Close)
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw})
 	g := &grants{allow: aliceGrants}
-	p, err := NewHandler(Config{Authenticator: identities{}, Logger: slog.New(slog.DiscardHandler), Metrics: NewMetrics(),
+	var logs bytes.Buffer
+	p, err := NewHandler(Config{Authenticator: identities{}, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: NewMetrics(),
 		Upstream:      &rest.Config{Host: up.URL, BearerToken: "proxy", TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}},
 		Impersonation: NewImpersonationAuthorizer(g, 100, 100)})
 	if err != nil {
@@ -320,5 +366,10 @@ func TestPassthroughImpersonationGoesToTheAPIServer(t *testing.T) {
 	want := http.Header{"Authorization": {"Bearer ci"}, "Impersonate-User": {"bob"}, "Impersonate-Group": {"ops", "devs"}, "Impersonate-Extra-A%2fb": {"c"}}
 	if diff := cmp.Diff(want, got); diff != "" || g.reviewCount() != 0 {
 		t.Errorf("forwarded (-want +got), %d reviews:\n%s", g.reviewCount(), diff)
+	}
+	// The access log says what was asked, not that the proxy granted it.
+	if line := logs.String(); !strings.Contains(line, `"passthrough":true`) || !strings.Contains(line, `"requestedImpersonatedUser":"bob"`) ||
+		strings.Contains(line, `"impersonatedUser"`) {
+		t.Errorf("access log line %s: want passthrough and requestedImpersonatedUser bob, no impersonatedUser", line)
 	}
 }

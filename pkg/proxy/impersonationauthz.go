@@ -3,25 +3,17 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/cache"
-	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/client-go/util/flowcontrol"
-
-	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 )
 
 // SubjectAccessReviews creates SubjectAccessReviews; client-go's typed client is the real one.
@@ -62,59 +54,37 @@ func NewImpersonationAuthorizer(reviews SubjectAccessReviews, qps float32, burst
 	}
 }
 
-// authorize checks every attribute of wanted in kube-apiserver's order (user or service
-// account, uid, groups, extras) and returns the identity to forward: a service account named
-// without groups gets its own, as in kube-apiserver, which adds system:authenticated itself.
-// A refusal is a *apierrors.StatusError with kube-apiserver's Forbidden message.
-func (a *ImpersonationAuthorizer) authorize(ctx context.Context, requestor user.Info, wanted *user.DefaultInfo) (*user.DefaultInfo, error) {
-	target := &user.DefaultInfo{Name: wanted.Name, UID: wanted.UID, Groups: wanted.Groups, Extra: wanted.Extra}
-	checks := []authorizer.AttributesRecord{impersonationAttributes(requestor, corev1.SchemeGroupVersion.Group, "users", wanted.Name)}
-	if ns, name, err := serviceaccount.SplitUsername(wanted.Name); err == nil {
-		checks[0].Resource, checks[0].Namespace, checks[0].Name = "serviceaccounts", ns, name
-		if len(wanted.Groups) == 0 {
-			target.Groups = serviceaccount.MakeGroupNames(ns)
+// Authorize answers one of the impersonation filter's checks from the cache or with a
+// SubjectAccessReview as the attributes' user. Only answers are cached, never a failure to get
+// one; a failure denies, as kube-apiserver denies when its authorizer fails, and its cause goes
+// to the request's log line, not to the client.
+func (a *ImpersonationAuthorizer) Authorize(ctx context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+	state := stateFrom(ctx)
+	spec := reviewSpec(attrs)
+	key, err := json.Marshal(spec)
+	if err != nil {
+		return authorizer.DecisionDeny, "", fmt.Errorf("impersonation review key: %w", err)
+	}
+	d, found := a.cache.Get(string(key))
+	if !found {
+		got, err := a.review(ctx, spec)
+		if err != nil {
+			state.reviews = append(state.reviews, "error")
+			state.reviewErr = err
+			return authorizer.DecisionDeny, "", errReviewFailed
 		}
+		a.cache.Add(string(key), got, ImpersonationDecisionTTL)
+		state.reviews = append(state.reviews, got.result())
+		d = got
 	}
-	if wanted.UID != "" {
-		checks = append(checks, impersonationAttributes(requestor, authenticationv1.GroupName, "uids", wanted.UID))
+	if dec := d.(decision); !dec.allowed {
+		return authorizer.DecisionDeny, dec.reason, nil
 	}
-	for _, g := range wanted.Groups {
-		checks = append(checks, impersonationAttributes(requestor, corev1.SchemeGroupVersion.Group, "groups", g))
-	}
-	keys := make([]string, 0, len(wanted.Extra))
-	for k := range wanted.Extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, v := range wanted.Extra[k] {
-			attrs := impersonationAttributes(requestor, authenticationv1.GroupName, "userextras", v)
-			attrs.Subresource = k
-			if strings.HasPrefix(k, authn.ReservedExtraPrefix) {
-				return nil, responsewriters.ForbiddenStatusError(attrs, "keys under "+authn.ReservedExtraPrefix+" are set only by the proxy")
-			}
-			checks = append(checks, attrs)
-		}
-	}
-	// The target must reach the API server as it was authorized, byte for byte: an HTTP/2
-	// client may send " system:masters", which an HTTP/1.1 header writer would trim.
-	if err := authn.CheckIdentity(target); err != nil {
-		return nil, apierrors.NewBadRequest("impersonation: " + err.Error())
-	}
-	for i := range checks {
-		if err := a.check(ctx, &checks[i]); err != nil {
-			return nil, err
-		}
-	}
-	return target, nil
+	return authorizer.DecisionAllow, "", nil
 }
 
-func impersonationAttributes(requestor user.Info, group, resource, name string) authorizer.AttributesRecord {
-	return authorizer.AttributesRecord{
-		User: requestor, Verb: "impersonate", APIGroup: group, APIVersion: "v1",
-		Resource: resource, Name: name, ResourceRequest: true,
-	}
-}
+// errReviewFailed is what a client reads when a review could not be made.
+var errReviewFailed = errors.New("the proxy could not authorize the impersonation now, try again")
 
 // decision is a review's answer, cached.
 type decision struct {
@@ -122,28 +92,11 @@ type decision struct {
 	reason  string
 }
 
-// check answers one attribute from the cache or with a SubjectAccessReview. Only answers are
-// cached, never a failure to get one.
-func (a *ImpersonationAuthorizer) check(ctx context.Context, attrs *authorizer.AttributesRecord) error {
-	spec := reviewSpec(attrs)
-	key, err := json.Marshal(spec)
-	if err != nil {
-		return fmt.Errorf("impersonation review key: %w", err)
+func (d decision) result() string {
+	if d.allowed {
+		return "allowed"
 	}
-	d, found := a.cache.Get(string(key))
-	if !found {
-		got, err := a.review(ctx, spec)
-		if err != nil {
-			// Denied, as kube-apiserver denies when its authorizer fails; the cause is for the log.
-			return fmt.Errorf("%w: %w", responsewriters.ForbiddenStatusError(attrs, "the proxy could not authorize the impersonation now, try again"), err)
-		}
-		a.cache.Add(string(key), got, ImpersonationDecisionTTL)
-		d = got
-	}
-	if dec := d.(decision); !dec.allowed {
-		return responsewriters.ForbiddenStatusError(attrs, dec.reason)
-	}
-	return nil
+	return "denied"
 }
 
 func (a *ImpersonationAuthorizer) review(ctx context.Context, spec authorizationv1.SubjectAccessReviewSpec) (decision, error) {
@@ -173,8 +126,8 @@ func (a *ImpersonationAuthorizer) review(ctx context.Context, spec authorization
 
 // reviewSpec is the review of attrs as its user, who is authenticated: kube-apiserver's own
 // authorizer sees system:authenticated among their groups, so RBAC bindings to it apply.
-func reviewSpec(attrs *authorizer.AttributesRecord) authorizationv1.SubjectAccessReviewSpec {
-	u := attrs.User
+func reviewSpec(attrs authorizer.Attributes) authorizationv1.SubjectAccessReviewSpec {
+	u := attrs.GetUser()
 	groups := u.GetGroups()
 	if !slices.Contains(groups, user.AllAuthenticated) {
 		groups = append(slices.Clip(groups), user.AllAuthenticated)
@@ -186,11 +139,16 @@ func reviewSpec(attrs *authorizer.AttributesRecord) authorizationv1.SubjectAcces
 		}
 		extra[k] = v
 	}
-	return authorizationv1.SubjectAccessReviewSpec{
-		User: u.GetName(), UID: u.GetUID(), Groups: groups, Extra: extra,
-		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: attrs.Namespace, Verb: attrs.Verb, Group: attrs.APIGroup, Version: attrs.APIVersion,
-			Resource: attrs.Resource, Subresource: attrs.Subresource, Name: attrs.Name,
-		},
+	spec := authorizationv1.SubjectAccessReviewSpec{User: u.GetName(), UID: u.GetUID(), Groups: groups, Extra: extra}
+	if !attrs.IsResourceRequest() {
+		spec.NonResourceAttributes = &authorizationv1.NonResourceAttributes{Path: attrs.GetPath(), Verb: attrs.GetVerb()}
+		return spec
 	}
+	// Without the request's field and label selectors: a review without them asks about more,
+	// so it can only deny what kube-apiserver's authorizer would allow, never the reverse.
+	spec.ResourceAttributes = &authorizationv1.ResourceAttributes{
+		Namespace: attrs.GetNamespace(), Verb: attrs.GetVerb(), Group: attrs.GetAPIGroup(), Version: attrs.GetAPIVersion(),
+		Resource: attrs.GetResource(), Subresource: attrs.GetSubresource(), Name: attrs.GetName(),
+	}
+	return spec
 }

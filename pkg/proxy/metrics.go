@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/component-base/metrics/legacyregistry"
+
+	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 )
 
 // Metrics are the proxy's Prometheus metrics.
@@ -15,9 +18,11 @@ type Metrics struct {
 	registry         *prometheus.Registry
 	requests         *prometheus.CounterVec
 	authnFailures    *prometheus.CounterVec
+	authentications  *prometheus.CounterVec
 	upstreamDuration *prometheus.HistogramVec
 	tokenCache       *prometheus.CounterVec
 	longRunning      prometheus.Gauge
+	reviews          *prometheus.CounterVec
 	issuers          issuerMetrics
 }
 
@@ -31,6 +36,10 @@ func NewMetrics() *Metrics {
 		authnFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aksoidc_proxy_authentication_failures_total", Help: "Requests refused authentication, by reason.",
 		}, []string{"reason"}),
+		authentications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aksoidc_proxy_authentications_total",
+			Help: "Bearer tokens accepted or refused, by issuer (a configured issuer URL; \"tokenreview\" for passthrough; \"none\" when the token names no configured issuer), result and refusal reason.",
+		}, []string{"issuer", "result", "reason"}),
 		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "aksoidc_proxy_upstream_duration_seconds",
 			Help:    "Time until the API server's response headers arrived, by verb.",
@@ -42,6 +51,10 @@ func NewMetrics() *Metrics {
 		longRunning: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "aksoidc_proxy_long_running_requests_in_flight", Help: "Watches, logs -f, exec, attach and port-forward sessions open now.",
 		}),
+		reviews: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aksoidc_proxy_subject_access_reviews_total",
+			Help: "SubjectAccessReviews made to decide client impersonation (kubectl --as), by result: allowed, denied, or error (no answer; the impersonation was refused).",
+		}, []string{"result"}),
 	}
 	// Go and process metrics come with k8s.io's legacy registry, served alongside.
 	m.issuers = newIssuerMetrics()
@@ -50,7 +63,7 @@ func NewMetrics() *Metrics {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.authnFailures, m.upstreamDuration, m.tokenCache, m.longRunning,
+	return []prometheus.Collector{m.requests, m.authnFailures, m.authentications, m.upstreamDuration, m.tokenCache, m.longRunning, m.reviews,
 		m.issuers.up, m.issuers.lastSuccess}
 }
 
@@ -88,6 +101,27 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(prometheus.Gatherers{m.registry, legacyregistry.DefaultGatherer}, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError, // one bad collector must not hide the others
 	})
+}
+
+// observeAuthentication counts one accepted (err nil) or refused token by issuer.
+func (m *Metrics) observeAuthentication(id authn.Identity, err error) {
+	if err != nil {
+		reason, issuer := authn.ReasonOf(err), "none"
+		if e, ok := errors.AsType[*authn.Error](err); ok && e.Issuer != "" {
+			issuer = e.Issuer
+		}
+		m.authnFailures.WithLabelValues(string(reason)).Inc()
+		m.authentications.WithLabelValues(issuer, "refused", string(reason)).Inc()
+		return
+	}
+	issuer := id.Issuer
+	switch {
+	case id.Passthrough:
+		issuer = "tokenreview"
+	case issuer == "":
+		issuer = "none"
+	}
+	m.authentications.WithLabelValues(issuer, "accepted", "").Inc()
 }
 
 func (m *Metrics) observeRequest(verb string, code int) {

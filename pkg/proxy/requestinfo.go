@@ -40,8 +40,12 @@ type requestState struct {
 	// impersonatedUser and impersonatedGroups are whom the user acts as (kubectl --as).
 	impersonatedUser   string
 	impersonatedGroups []string
-	longRunning        bool
-	passthrough        bool
+	// reviews are the results of the SubjectAccessReviews an impersonation took ("allowed",
+	// "denied", "error"; answers from the cache are not reviews), reviewErr why one failed.
+	reviews     []string
+	reviewErr   error
+	longRunning bool
+	passthrough bool
 	// reason is why the proxy refused the request itself (an authn.Reason), "" otherwise.
 	reason string
 	// auditID names the request in the proxy's access log, to the client and in the API

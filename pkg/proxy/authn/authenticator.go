@@ -70,6 +70,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Identit
 		return Identity{}, &Error{Reason: ReasonNoToken, Err: errors.New("no bearer token")}
 	}
 	set := a.current.Load()
+	id, err := a.authenticate(ctx, set, token)
+	if e, ok := errors.AsType[*Error](err); ok {
+		named := *e
+		named.Issuer = claimedIssuer(token, set.urls)
+		return id, &named
+	}
+	return id, err
+}
+
+func (a *Authenticator) authenticate(ctx context.Context, set *jwtSet, token string) (Identity, error) {
 	resp, ok, err := set.token.AuthenticateToken(ctx, token)
 	if err == nil && ok {
 		return a.accept(resp.User)
@@ -129,5 +139,5 @@ func (a *Authenticator) accept(u user.Info) (Identity, error) {
 			return Identity{}, &Error{Reason: ReasonReservedIdentity, Err: err}
 		}
 	}
-	return Identity{User: vu.Info}, nil
+	return Identity{User: vu.Info, Issuer: vu.issuer}, nil
 }

@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -367,4 +368,38 @@ func aliceClaims(iss *oidctest.Issuer, mutate func(map[string]any)) map[string]a
 		mutate(c)
 	}
 	return c
+}
+
+// TestAuthenticationNamesTheIssuer: an accepted token names the configured issuer that signed
+// it and a refused one the configured issuer it claims (the metrics' issuer label); a token
+// naming any other issuer names none, so a client cannot invent label values.
+func TestAuthenticationNamesTheIssuer(t *testing.T) {
+	iss1, iss2 := oidctest.New(t), oidctest.New(t)
+	a, _ := reloading(t, filepath.Join(t.TempDir(), "authn.yaml"), fileConfig(iss1, iss2, `'"first:" + claims.sub'`))
+	wrongTenant := iss2.Claims("bob", "kubernetes", time.Hour)
+	wrongTenant["tenant"] = "t2"
+	forged := iss1.Claims("u1", "kubernetes", time.Hour)
+	forged["iss"] = "https://attacker.example/\x1b[31m"
+	tests := []struct {
+		name  string
+		token string
+		want  string
+	}{
+		{"accepted from the first issuer", iss1.Sign(t, iss1.Claims("u1", "kubernetes", time.Hour)), iss1.URL},
+		{"refused, claiming the second issuer", iss2.Sign(t, wrongTenant), iss2.URL},
+		{"refused, naming an issuer not configured", iss1.Sign(t, forged), ""},
+		{"refused, not a JWT", "junk", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := a.Authenticate(t.Context(), tt.token)
+			got := id.Issuer
+			if e, ok := errors.AsType[*authn.Error](err); ok {
+				got = e.Issuer
+			}
+			if got != tt.want {
+				t.Errorf("issuer %q, want %q (err %v)", got, tt.want, err)
+			}
+		})
+	}
 }

@@ -30,6 +30,9 @@ const (
 type Error struct {
 	Reason Reason
 	Err    error
+	// Issuer is the configured issuer URL the refused token names in its iss claim (unverified),
+	// "" when it names none.
+	Issuer string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Reason, e.Err) }
@@ -48,6 +51,8 @@ func ReasonOf(err error) Reason {
 // Identity is who a token belongs to.
 type Identity struct {
 	User user.Info
+	// Issuer is the configured issuer URL that signed the token, "" for passthrough.
+	Issuer string
 	// Passthrough is set when the API server itself accepted the token (TokenReview): the request
 	// is forwarded with the token and without impersonation.
 	Passthrough bool

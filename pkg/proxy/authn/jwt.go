@@ -82,7 +82,7 @@ func buildJWTSet(ctx context.Context, src Source, old *jwtSet) (*jwtSet, []*issu
 		set.urls = append(set.urls, jwt.Issuer.URL)
 		tokens = append(tokens, iss.token)
 	}
-	verify := &expiryRecorder{next: tokenunion.NewFailOnError(tokens...)}
+	verify := &expiryRecorder{next: tokenunion.NewFailOnError(tokens...), issuers: set.urls}
 	set.token = cache.New(verify, false, CacheTTL, 0)
 	return set, created, nil
 }
@@ -166,13 +166,16 @@ func healthy(ctx context.Context, issuers []*issuer) error {
 // token's exp to the identity so that a cache hit can be refused once the token has expired,
 // and holds the identity to CheckIdentity once per token rather than on every request.
 type expiryRecorder struct {
-	next authenticator.Token
+	next    authenticator.Token
+	issuers []string
 }
 
-// verifiedUser is a user.Info that remembers when its token expires.
+// verifiedUser is a user.Info that remembers when its token expires and which configured
+// issuer signed it.
 type verifiedUser struct {
 	user.Info
 	expiry time.Time
+	issuer string
 	served atomic.Bool
 }
 
@@ -181,30 +184,60 @@ func (e *expiryRecorder) AuthenticateToken(ctx context.Context, token string) (*
 	if err != nil || !ok {
 		return resp, ok, err
 	}
-	exp, err := tokenExpiry(token)
+	claims, err := verifiedClaims(token)
 	if err != nil {
 		return nil, false, err
 	}
 	if err := CheckIdentity(resp.User); err != nil {
 		return nil, false, &Error{Reason: ReasonInvalidIdentity, Err: err}
 	}
-	return &authenticator.Response{Audiences: resp.Audiences, User: &verifiedUser{Info: resp.User, expiry: exp}}, true, nil
+	u := &verifiedUser{Info: resp.User, expiry: claims.expiry, issuer: configuredIssuer(claims.Iss, e.issuers)}
+	return &authenticator.Response{Audiences: resp.Audiences, User: u}, true, nil
 }
 
-// tokenExpiry reads exp from a token the oidc authenticator has already verified.
-func tokenExpiry(token string) (time.Time, error) {
-	var claims struct {
-		Exp *json.Number `json:"exp"`
-	}
+type tokenClaims struct {
+	Exp    *json.Number `json:"exp"`
+	Iss    string       `json:"iss"`
+	expiry time.Time
+}
+
+// verifiedClaims reads exp and iss from a token the oidc authenticator has already verified.
+func verifiedClaims(token string) (tokenClaims, error) {
+	var claims tokenClaims
 	if err := jwtclaims.Decode(token, &claims); err != nil {
-		return time.Time{}, err
+		return claims, err
 	}
 	if claims.Exp == nil {
-		return time.Time{}, errors.New("claim exp is missing")
+		return claims, errors.New("claim exp is missing")
 	}
 	seconds, err := claims.Exp.Float64()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("claim exp: %w", err)
+		return claims, fmt.Errorf("claim exp: %w", err)
 	}
-	return time.Unix(int64(seconds), 0), nil
+	claims.expiry = time.Unix(int64(seconds), 0)
+	return claims, nil
+}
+
+// configuredIssuer is the configured issuer URL that iss names, "" for any other value: a
+// metric label, so an attacker's token cannot add label values.
+func configuredIssuer(iss string, issuers []string) string {
+	// The oidc authenticator reads Google's legacy issuer as its https URL.
+	if iss == "accounts.google.com" {
+		iss = "https://accounts.google.com"
+	}
+	if slices.Contains(issuers, iss) {
+		return iss
+	}
+	return ""
+}
+
+// claimedIssuer is the configured issuer a token that was refused names, unverified, or "".
+func claimedIssuer(token string, issuers []string) string {
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if jwtclaims.Decode(token, &claims) != nil {
+		return ""
+	}
+	return configuredIssuer(claims.Iss, issuers)
 }
