@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +11,6 @@ import (
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/google/go-cmp/cmp"
-	"strings"
 )
 
 // deviceLogin runs get-token with the device flow, which the fake provider

@@ -8,11 +8,12 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aksoidc/aksoidc/pkg/login"
-	"github.com/aksoidc/aksoidc/test/syncbuf"
+	"github.com/aksoidc/aksoidc/test/poll"
 )
 
 func TestBrowserLoginCacheRefreshRelogin(t *testing.T) {
@@ -99,9 +100,16 @@ func TestKeyboardLogin(t *testing.T) {
 	f.cfg.GrantType = login.AuthCodeKeyboard
 	stdin, typist := io.Pipe()
 	f.cfg.Stdin = stdin
+	found := make(chan string, 1)
+	f.cfg.Stderr = &urlWriter{w: f.stderr, found: found}
 	client := trustingClient(t, f.p.CAPEM)
 	go func() {
-		url := waitFor(t, f.stderr, regexp.MustCompile(`https://\S+/authorize\?\S+`))
+		var url string
+		select {
+		case url = <-found:
+		case <-t.Context().Done():
+			return
+		}
 		resp, err := client.Get(url) //nolint:noctx // test
 		if err != nil {
 			t.Error(err)
@@ -116,15 +124,26 @@ func TestKeyboardLogin(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, buf *syncbuf.Buffer, re *regexp.Regexp) string {
-	for range 200 {
-		if m := re.FindString(buf.String()); m != "" {
-			return m
-		}
-		time.Sleep(25 * time.Millisecond)
+var authorizeURL = regexp.MustCompile(`https://\S+/authorize\?\S+`)
+
+// urlWriter passes writes on to w and sends the first authorization URL written on found:
+// the user reads it on the terminal the moment it is printed.
+type urlWriter struct {
+	w     io.Writer
+	mu    sync.Mutex
+	seen  strings.Builder
+	found chan<- string // nil once sent
+}
+
+func (u *urlWriter) Write(p []byte) (int, error) {
+	u.mu.Lock()
+	u.seen.Write(p)
+	if m := authorizeURL.FindString(u.seen.String()); m != "" && u.found != nil {
+		u.found <- m
+		u.found = nil
 	}
-	t.Errorf("never saw %s in stderr:\n%s", re, buf)
-	return ""
+	u.mu.Unlock()
+	return u.w.Write(p)
 }
 
 func TestNonInteractiveNeverPrompts(t *testing.T) {
@@ -158,12 +177,16 @@ func TestLoginTimeoutClosesTheListener(t *testing.T) {
 	if want := "login did not complete in time: gave up after 300ms (--login-timeout)"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
-	time.Sleep(600 * time.Millisecond) // oauth2cli shuts its server down within 500ms
-	l, err := listen(addr)
-	if err != nil {
-		t.Fatalf("the callback listener is still open after the timeout: %v", err)
-	}
-	_ = l.Close()
+	// oauth2cli closes its listener in the background once the login gave up: wait for the
+	// port to be free; poll fails the test if it never is.
+	poll.Until(t, 10*time.Second, func() bool {
+		l, err := listen(addr)
+		if err != nil {
+			return false
+		}
+		_ = l.Close()
+		return true
+	})
 }
 
 func listen(addr string) (net.Listener, error) {
