@@ -16,6 +16,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/test/oidctest"
 	"github.com/aksoidc/aksoidc/test/poll"
+	"github.com/aksoidc/aksoidc/test/syncbuf"
 	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
@@ -43,7 +44,12 @@ func TestSIGTERMEndsAWatchCleanly(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	url := readServingURL(t, stderr)
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	var logs syncbuf.Buffer
+	logged := make(chan struct{}) // closed at the end of stderr: the proxy has exited
+	go func() {
+		_, _ = io.Copy(&logs, stderr)
+		close(logged)
+	}()
 
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/api/v1/pods?watch=true", nil)
 	req.Header.Set("Authorization", "Bearer "+aliceToken(t, iss, nil))
@@ -68,16 +74,20 @@ func TestSIGTERMEndsAWatchCleanly(t *testing.T) {
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		t.Errorf("the watch ended with %v, want a clean end of stream", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		if errors.As(err, &exit) || err != nil {
-			t.Errorf("proxy exited with %v, want 0", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Errorf("proxy still running 15s after SIGTERM")
+	case <-logged:
+	case <-time.After(15 * time.Second): // --shutdown-grace is 10s: a hang, not a slow exit
+		t.Fatalf("proxy still running 15s after SIGTERM; its log:\n%s", logs.String())
+	}
+	// Wait only after stderr is read to its end (os/exec's rule for StderrPipe).
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatal(err)
+	}
+	// A process killed by a signal has no exit code (-1): main must have returned 0 itself.
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("proxy exited with code %d (%v) after SIGTERM, want 0; its log:\n%s", code, cmd.ProcessState, logs.String())
 	}
 }
 
