@@ -4,8 +4,10 @@
 #   2. helm template of the default values and of each ci/*.yaml, every
 #      manifest validated by kubeconform -strict against schemas generated from
 #      k8s.io/kubernetes's OpenAPI document at K8S_VERSION, plus schemas of the
-#      cert-manager Certificate and prometheus-operator ServiceMonitor CRDs in
-#      test/chart/testdata/crds (so no kind is skipped);
+#      cert-manager Certificate, prometheus-operator ServiceMonitor, Gateway API
+#      and Contour HTTPProxy CRDs in test/chart/testdata/crds (so no kind is
+#      skipped; hack/chart-crds.sh --check proves the last two are their
+#      modules' files at the pinned versions);
 #   3. kubeconform itself rejects an unknown field (the schemas are strict);
 #   4. wrong values make helm template fail with a message naming the value.
 # The rendered manifests are applied with server-side dry-run by the Go test in
@@ -24,6 +26,8 @@ HELM=$CACHE_ROOT/helm-$HELM_VERSION/helm
 KC_DIR=$CACHE_ROOT/kubeconform-$KUBECONFORM_VERSION-k8s-$K8S_VERSION
 
 "$ROOT/hack/tools/build.sh" helm kubeconform >/dev/null
+
+"$ROOT/hack/chart-crds.sh" --check
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -137,5 +141,20 @@ check_rejects "ingress.enabled needs service.type ClusterIP" --set ingress.enabl
 check_rejects "tls.certManager.issuerRef.name is required" --set tls.certManager.enabled=true
 check_rejects "tls.certManager: the certificate names nothing" \
 	--set tls.certManager.enabled=true --set tls.certManager.issuerRef.name=ca
+
+check_rejects "/contour/httpProxy/fqdn': minLength" --set contour.httpProxy.enabled=true --set service.type=ClusterIP
+check_rejects "contour.httpProxy.enabled needs service.type ClusterIP" --set contour.httpProxy.enabled=true --set contour.httpProxy.fqdn=a.example.com
+check_rejects "/contour/httpProxy/fqdn" --set contour.httpProxy.fqdn=Bad_Host
+check_rejects "/gatewayAPI/tlsRoute/parentRefs': minItems" --set gatewayAPI.tlsRoute.enabled=true --set 'gatewayAPI.tlsRoute.hostnames={a.example.com}' --set service.type=ClusterIP
+check_rejects "/gatewayAPI/tlsRoute/hostnames': minItems" --set gatewayAPI.tlsRoute.enabled=true --set 'gatewayAPI.tlsRoute.parentRefs[0].name=gw' --set service.type=ClusterIP
+check_rejects "gatewayAPI.tlsRoute.enabled and gatewayAPI.httpRoute.enabled need service.type ClusterIP" \
+	--set gatewayAPI.tlsRoute.enabled=true --set 'gatewayAPI.tlsRoute.parentRefs[0].name=gw' --set 'gatewayAPI.tlsRoute.hostnames={a.example.com}'
+check_rejects "gatewayAPI.httpRoute.backendTLS needs caCertificateRefs or wellKnownCACertificates" --set service.type=ClusterIP \
+	--set gatewayAPI.httpRoute.enabled=true --set 'gatewayAPI.httpRoute.parentRefs[0].name=gw' --set 'gatewayAPI.httpRoute.hostnames={a.example.com}'
+check_rejects "/gatewayAPI/httpRoute/backendTLS/wellKnownCACertificates" --set gatewayAPI.httpRoute.backendTLS.wellKnownCACertificates=system
+check_rejects "/gatewayAPI/httpRoute/parentRefs/0': additional properties 'prt' not allowed" --set 'gatewayAPI.httpRoute.parentRefs[0].name=gw' --set 'gatewayAPI.httpRoute.parentRefs[0].prt=443'
+check_rejects "/onboarding/displayName': maxLength" --set "onboarding.displayName=$(printf 'x%.0s' {1..101})"
+check_rejects "/onboarding/message" --set-json 'onboarding.message="a\u001b[2Jb"'
+check_rejects "onboarding.displayName and onboarding.message need the URL users reach the proxy at" --set onboarding.displayName=Prod
 
 echo "chart-check: ok"

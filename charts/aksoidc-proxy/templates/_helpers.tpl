@@ -94,6 +94,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.ingress.enabled (ne .Values.service.type "ClusterIP") }}
 {{- fail "ingress.enabled needs service.type ClusterIP (the ingress controller passes TLS through to the Service)" }}
 {{- end }}
+{{- if and .Values.contour.httpProxy.enabled (ne .Values.service.type "ClusterIP") }}
+{{- fail "contour.httpProxy.enabled needs service.type ClusterIP (Envoy passes TLS through to the Service)" }}
+{{- end }}
+{{- if and (or .Values.gatewayAPI.tlsRoute.enabled .Values.gatewayAPI.httpRoute.enabled) (ne .Values.service.type "ClusterIP") }}
+{{- fail "gatewayAPI.tlsRoute.enabled and gatewayAPI.httpRoute.enabled need service.type ClusterIP (the Gateway routes to the Service)" }}
+{{- end }}
+{{- $bt := .Values.gatewayAPI.httpRoute.backendTLS }}
+{{- if and .Values.gatewayAPI.httpRoute.enabled (not (or $bt.caCertificateRefs $bt.wellKnownCACertificates)) }}
+{{- fail "gatewayAPI.httpRoute.backendTLS needs caCertificateRefs or wellKnownCACertificates: the Gateway must verify the proxy's certificate" }}
+{{- end }}
+{{- if and $bt.caCertificateRefs $bt.wellKnownCACertificates }}
+{{- fail "gatewayAPI.httpRoute.backendTLS: caCertificateRefs and wellKnownCACertificates are mutually exclusive" }}
+{{- end }}
+{{- if and .Values.onboarding.enabled (or .Values.onboarding.displayName .Values.onboarding.message) (not (include "aksoidc-proxy.externalURL" .)) }}
+{{- fail "onboarding.displayName and onboarding.message need the URL users reach the proxy at: set externalURL (or ingress.host, contour.httpProxy.fqdn, gatewayAPI hostnames)" }}
+{{- end }}
 {{- if and .Values.tls.certManager.enabled (not .Values.tls.certManager.issuerRef.name) }}
 {{- fail "tls.certManager.issuerRef.name is required when tls.certManager.enabled is true" }}
 {{- end }}
@@ -174,6 +190,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.discovery.publishTLSCA }}
 {{- $a = append $a "--discovery-ca-file=/etc/aksoidc/tls/ca.crt" }}
 {{- end }}
+{{- $url := include "aksoidc-proxy.externalURL" . }}
+{{- if not .Values.onboarding.enabled }}
+{{- $a = append $a "--onboarding=false" }}
+{{- else if $url }}
+{{- $a = append $a (printf "--onboarding-server-url=%s" $url) }}
+{{- with .Values.onboarding.displayName }}
+{{- $a = append $a (printf "--onboarding-display-name=%s" .) }}
+{{- end }}
+{{- with .Values.onboarding.message }}
+{{- $a = append $a (printf "--onboarding-message=%s" .) }}
+{{- end }}
+{{- end }}
 {{- with .Values.logLevel }}
 {{- $a = append $a (printf "--log-level=%s" .) }}
 {{- end }}
@@ -198,11 +226,31 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* The URL users reach the proxy at, or "" when only the load balancer's address will tell. */}}
 {{- define "aksoidc-proxy.externalURL" -}}
+{{- $hosts := include "aksoidc-proxy.routedHosts" . | fromYamlArray }}
 {{- if .Values.externalURL }}
 {{- .Values.externalURL | trimSuffix "/" }}
-{{- else if .Values.ingress.enabled }}
-{{- printf "https://%s" .Values.ingress.host }}
+{{- else }}
+{{- $named := list }}
+{{- range $hosts }}{{ if not (hasPrefix "*" .) }}{{ $named = append $named . }}{{ end }}{{ end }}
+{{- with $named }}{{ printf "https://%s" (first .) }}{{ end }}
 {{- end }}
+{{- end }}
+
+{{/* The host names the enabled ingress, HTTPProxy and routes give the proxy, in that order. */}}
+{{- define "aksoidc-proxy.routedHosts" -}}
+{{- $hosts := list }}
+{{- if .Values.ingress.enabled }}
+{{- $hosts = append $hosts .Values.ingress.host }}
+{{- end }}
+{{- if .Values.contour.httpProxy.enabled }}
+{{- $hosts = append $hosts .Values.contour.httpProxy.fqdn }}
+{{- end }}
+{{- range $route := list .Values.gatewayAPI.tlsRoute .Values.gatewayAPI.httpRoute }}
+{{- if $route.enabled }}
+{{- $hosts = concat $hosts $route.hostnames }}
+{{- end }}
+{{- end }}
+{{- toYaml (compact $hosts) }}
 {{- end }}
 
 {{/* "true" when the EnvVar list .env names .name, so the chart's own default steps aside. */}}
