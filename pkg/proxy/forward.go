@@ -72,6 +72,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // newForwarder returns the reverse proxy to the API server at target.
 func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop <-chan struct{}) http.Handler {
+	streams := newStopper(stop)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -99,7 +100,7 @@ func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop 
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Del(auditIDHeader) // the same ID, already set by withAccessLog
 			if stateFrom(resp.Request.Context()).longRunning && resp.StatusCode != http.StatusSwitchingProtocols {
-				resp.Body = newStoppableBody(resp.Body, stop)
+				resp.Body = streams.wrap(resp.Body)
 			}
 			return nil
 		},
@@ -122,11 +123,15 @@ func newForwarder(target *url.URL, rt http.RoundTripper, log *slog.Logger, stop 
 			}
 		},
 	}
+	// A long-running response keeps its copy buffer while it is open, idle or not: a small one.
+	long := *rp
+	long.BufferPool = newStreamBufferPool()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !stateFrom(r.Context()).longRunning {
-			w = unflushed{w}
+		if stateFrom(r.Context()).longRunning {
+			long.ServeHTTP(w, r)
+			return
 		}
-		rp.ServeHTTP(w, r)
+		rp.ServeHTTP(unflushed{w}, r)
 	})
 }
 
