@@ -31,6 +31,9 @@ type Config struct {
 	// Discovery, when set, is served without authentication at wellknown.Path: the public
 	// document from which `kubectl aksoidc setup` learns how to log in.
 	Discovery http.Handler
+	// Onboarding, when set, answers a browser's credential-less visit of / and /kubeconfig
+	// (isOnboardingRequest); every other request is handled as without it.
+	Onboarding http.Handler
 	// Impersonation, when set, lets a client impersonate whom RBAC allows the authenticated user
 	// to (kubectl --as); when nil, any Impersonate* header is refused with 403.
 	Impersonation *ImpersonationAuthorizer
@@ -72,6 +75,7 @@ func middleware(cfg Config) []func(http.Handler) http.Handler {
 		withAuthentication(cfg.Authenticator, cfg.Logger, cfg.Metrics),
 		refusal,
 		withDiscovery(cfg.Discovery),
+		withOnboarding(cfg.Onboarding),
 		withAccessLog(cfg.Logger, cfg.Metrics, cfg.TrustedProxies),
 		withRecover(cfg.Logger),
 	}
