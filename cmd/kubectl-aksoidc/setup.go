@@ -25,6 +25,7 @@ type setupOptions struct {
 	kubeconfig       string
 	name             string
 	execCommand      string
+	kuberc           string
 
 	serverCAPEM []byte
 }
@@ -32,7 +33,7 @@ type setupOptions struct {
 // setupOnly flags configure setup itself and never go into the kubeconfig.
 var setupOnly = map[string]bool{
 	"server": true, "server-certificate-authority": true, "trust-fingerprint": true,
-	"kubeconfig": true, "name": true, "exec-command": true, "force-refresh": true, "v": true,
+	"kubeconfig": true, "name": true, "exec-command": true, "kuberc": true, "force-refresh": true, "v": true,
 }
 
 func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
@@ -43,6 +44,7 @@ func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to write (default: $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&o.name, "name", "", "name of the cluster, user and context written (default: aksoidc-<server host> or aksoidc-<client ID>)")
 	fs.StringVar(&o.execCommand, "exec-command", "", "command the kubeconfig runs (default: the absolute path of kubectl-aksoidc on PATH)")
+	fs.StringVar(&o.kuberc, "kuberc", "", "kuberc whose credential plugin allowlist must let kubectl run the plugin, as kubectl's --kuberc (default: $KUBERC, else ~/.kube/kuberc)")
 }
 
 func (o *setupOptions) validateServer() error {
@@ -71,6 +73,9 @@ func newSetupCommand(s streams) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validateServer(); err != nil {
+				return err
+			}
+			if _, _, err := setup.KubercFile(o.kuberc, s.getenv); err != nil {
 				return err
 			}
 			return o.run(cmd, s)
@@ -119,7 +124,33 @@ func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
 		}
 		printReview(s, id)
 	}
-	return write(s, k)
+	if err := write(s, k); err != nil {
+		return err
+	}
+	return allowInKuberc(s, o.kuberc, k.Command)
+}
+
+// allowInKuberc lets kubectl run the plugin where the user's kuberc restricts
+// credential plugins (kubectl 1.35+): setup adds it to an allowlist and says so,
+// and explains a DenyAll policy, which it leaves as it is.
+func allowInKuberc(s streams, flag, command string) error {
+	path, explicit, err := setup.KubercFile(flag, s.getenv)
+	if err != nil || path == "" {
+		return err
+	}
+	change, err := setup.AllowPlugin(path, explicit, command)
+	switch {
+	case err != nil:
+		return err
+	case change.Added != "":
+		_, err = fmt.Fprintf(s.err, "Added %q to credentialPluginAllowlist in %q: that kuberc lets kubectl run only the credential plugins it lists.\n",
+			change.Added, path)
+	case change.Policy == "DenyAll":
+		_, err = fmt.Fprintf(s.err, "Note: %q sets credentialPluginPolicy: DenyAll, so kubectl runs no credential plugin and this kubeconfig "+
+			"will not work; setup left it as it is. To allow only this one, set credentialPluginPolicy: Allowlist and "+
+			"credentialPluginAllowlist: [{name: %q}] there.\n", path, command)
+	}
+	return err
 }
 
 // adopt takes the discovery document's settings for every flag the user left

@@ -86,23 +86,34 @@ func TestSetupWithServer(t *testing.T) {
 	if err := os.WriteFile(kubeconfig, []byte(other), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The user's kuberc lets kubectl run only the credential plugins it lists (kubectl 1.35+).
+	kuberc := filepath.Join(dir, "kuberc")
+	if err := os.WriteFile(kuberc, []byte("apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\n"+
+		"credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist:\n- name: /usr/bin/kubelogin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	loginFlags := []string{"--grant-type", "device-code", "--certificate-authority", p.CAFile,
 		"--token-cache-storage", "file", "--token-cache-dir", filepath.Join(dir, "cache")}
-	got := runCLI(t, nil, append([]string{"setup", "--server", srv.URL, "--trust-fingerprint", fingerprint,
+	got := runCLI(t, map[string]string{"KUBERC": kuberc}, append([]string{"setup", "--server", srv.URL, "--trust-fingerprint", fingerprint,
 		"--kubeconfig", kubeconfig, "--name", "dev"}, loginFlags...)...)
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		t.Fatalf("%v; setup said %+v", err, got)
+	}
+	checkKubeconfig(t, cfg, srv.URL)
+	command := cfg.AuthInfos["dev"].Exec.Command
 	wantOut := fmt.Sprintf("The proxy at %s signs users in at %s (client kubectl).\n"+
 		"Logged in at %q as \"alice\" (email \"alice@example.com\", groups [\"devs\"]).\n"+
 		"Through the proxy, the cluster sees you as user \"oidc:alice\", groups [\"oidc:devs\" \"system:authenticated\"], client IP \"127.0.0.1\".\n"+
 		"Wrote cluster, user and context \"dev\" to %s. Try: kubectl --context dev auth whoami\n", srv.URL, p.URL, p.URL, kubeconfig)
-	if diff := cmp.Diff(result{stdout: wantOut, stderr: "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n"},
-		got, cmp.AllowUnexported(result{})); diff != "" {
+	wantErr := "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n" +
+		fmt.Sprintf("Added %q to credentialPluginAllowlist in %q: that kuberc lets kubectl run only the credential plugins it lists.\n", command, kuberc)
+	if diff := cmp.Diff(result{stdout: wantOut, stderr: wantErr}, got, cmp.AllowUnexported(result{})); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
-	cfg, err := clientcmd.LoadFromFile(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
+	if b, _ := os.ReadFile(kuberc); !strings.Contains(string(b), fmt.Sprintf("- name: %q", command)) {
+		t.Errorf("kuberc after setup lacks the plugin %s:\n%s", command, b)
 	}
-	checkKubeconfig(t, cfg, srv.URL)
 
 	// kubectl runs exactly the written command: it must find the cached token.
 	res := runCLI(t, nil, cfg.AuthInfos["dev"].Exec.Args...)
