@@ -20,7 +20,7 @@ PKGS ?= ./...
 TESTFLAGS ?=
 export PKGS TESTFLAGS
 
-.PHONY: tools build test vet lint chart-check release-check bench demo fuzz
+.PHONY: tools build test vet lint chart-check release-check bench demo fuzz soak
 # Prerequisites run in the order written; go test parallelises by itself.
 .NOTPARALLEL:
 
@@ -59,6 +59,11 @@ bench:
 	go test -run '^$$' -bench . -skip LoadDirectVsProxy -benchmem ./...
 	go test -run '^$$' -bench LoadDirectVsProxy -benchtime 1x ./cmd/proxy/
 	hack/bench/plugin/bench.sh
+
+# The long runs of test/soak: 5,000 watches, a 10-minute mixed load, faults under load; each
+# prints its figures (hack/soak.sh for the knobs). `make test` runs their short versions.
+soak:
+	hack/soak.sh
 
 # Every fuzz target for FUZZTIME (default 30s) each; `make test` runs their seed corpora.
 fuzz:
