@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -66,17 +67,16 @@ func newReady(t *testing.T, opts authn.Options) *authn.Authenticator {
 
 func waitReady(t *testing.T, a *authn.Authenticator) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := a.Ready(t.Context())
-		if err == nil {
-			return
+	var err error
+	t.Cleanup(func() {
+		if t.Failed() && err != nil {
+			t.Logf("the authenticator's last readiness error: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("authenticator not ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	poll.Until(t, 20*time.Second, func() bool {
+		err = a.Ready(t.Context())
+		return err == nil
+	})
 }
 
 func TestAuthenticateFromFlags(t *testing.T) {
@@ -323,8 +323,18 @@ func TestConfigErrorsNameTheSource(t *testing.T) {
 
 func TestNotReadyWhileTheIssuerIsDown(t *testing.T) {
 	iss := oidctest.New(t)
+	// The issuer is down: it answers 503, and says when it was first asked.
+	asked := make(chan struct{})
+	var once sync.Once
+	down := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		once.Do(func() { close(asked) })
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: down.Certificate().Raw})))
 	src, err := authn.FromFlags(authn.OIDCFlags{
-		IssuerURL: "https://127.0.0.1:1", ClientID: "kubernetes", CAFile: iss.CAFile, UsernameClaim: "sub",
+		IssuerURL: down.URL, ClientID: "kubernetes", CAFile: caFile, UsernameClaim: "sub",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +343,11 @@ func TestNotReadyWhileTheIssuerIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the first discovery attempt has failed by now
+	select { // the first discovery attempt reached the issuer; it has failed or is failing
+	case <-asked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the authenticator never asked the issuer for its discovery document")
+	}
 	if err := a.Ready(t.Context()); err == nil {
 		t.Errorf("Ready() = nil with the issuer down, want an error")
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/poll"
 )
 
 // BenchmarkAuthenticateCachedToken is the cost every request pays once its token is verified.
@@ -23,9 +24,7 @@ func BenchmarkAuthenticateCachedToken(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for a.Ready(b.Context()) != nil {
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(b, 20*time.Second, func() bool { return a.Ready(b.Context()) == nil })
 	c := iss.Claims("alice", "kubernetes", time.Hour)
 	c["groups"] = []string{"devs", "ops", "team-a", "team-b", "readers"}
 	token := iss.Sign(b, c)
