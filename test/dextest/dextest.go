@@ -7,9 +7,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +53,15 @@ type Options struct {
 	// TLS serves Dex over https with a certificate from a throw-away CA (CAFile), as
 	// kube-apiserver's JWT authenticator requires of an issuer.
 	TLS bool
+	// Config, when set, is Dex's configuration file instead of the harness's: Start changes
+	// only the addresses (the issuer's scheme and host, keeping its path, and web) and the
+	// logger, so a test can run a configuration users are told to write. IDTokenExpiry and
+	// ClientID are then ignored; ClientID is the first static client's.
+	Config map[string]any
+	// StartAttempts is how often Start runs Dex when it exits before serving; default 1. Dex's
+	// kubernetes storage exits when a CRD it has just created is not served yet ("storage is
+	// (re)initializing"), and serves once the CRDs exist.
+	StartAttempts int
 }
 
 // Server is a running Dex.
@@ -69,6 +81,8 @@ type Server struct {
 	addr       string
 	serving    servingFiles
 	transport  http.RoundTripper
+
+	startAttempts int
 
 	mu   sync.Mutex
 	proc *process
@@ -95,18 +109,24 @@ func Start(t testing.TB, opts Options) *Server {
 	bin := tooldir.Dex(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
+	path, clientID, err := issuerPathAndClient(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &Server{
-		IssuerURL:  "http://" + addr + "/dex",
-		ClientID:   opts.ClientID,
+		IssuerURL:  "http://" + addr + path,
+		ClientID:   clientID,
 		LogPath:    filepath.Join(dir, "dex.log"),
 		bin:        bin,
 		configPath: filepath.Join(dir, "config.yaml"),
 		addr:       addr,
 		transport:  http.DefaultTransport,
+
+		startAttempts: max(1, opts.StartAttempts),
 	}
 	if opts.TLS {
 		files := writePKI(t, dir)
-		s.IssuerURL, s.CAFile, s.CAPEM, s.serving = "https://"+addr+"/dex", files.caFile, files.caPEM, files
+		s.IssuerURL, s.CAFile, s.CAPEM, s.serving = "https://"+addr+path, files.caFile, files.caPEM, files
 		s.transport = trustingTransport(t, files.caPEM)
 	}
 	if err := s.writeConfig(opts); err != nil {
@@ -151,18 +171,7 @@ func (s *Server) Logins() int {
 }
 
 func (s *Server) writeConfig(opts Options) error {
-	config := map[string]any{
-		"issuer":           s.IssuerURL,
-		"storage":          map[string]any{"type": "memory"},
-		"web":              s.web(),
-		"logger":           map[string]any{"level": "info", "format": "json"},
-		"oauth2":           map[string]any{"skipApprovalScreen": true},
-		"enablePasswordDB": false,
-		"expiry":           map[string]any{"idTokens": opts.IDTokenExpiry.String()},
-		"connectors":       []any{map[string]any{"type": "mockCallback", "id": "mock", "name": "Mock"}},
-		// No redirectURIs: Dex then accepts any http loopback redirect.
-		"staticClients": []any{map[string]any{"id": opts.ClientID, "name": opts.ClientID, "public": true}},
-	}
+	config := s.config(opts)
 	data, err := json.MarshalIndent(config, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode dex config: %w", err)
@@ -174,6 +183,47 @@ func (s *Server) writeConfig(opts Options) error {
 	return nil
 }
 
+// issuerPathAndClient returns the path of the issuer URL and the client ID of opts.
+func issuerPathAndClient(opts Options) (path, clientID string, err error) {
+	if opts.Config == nil {
+		return "/dex", opts.ClientID, nil
+	}
+	issuer, _ := opts.Config["issuer"].(string)
+	u, err := url.Parse(issuer)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "", "", fmt.Errorf("dex config: issuer %q is not an absolute URL", issuer)
+	}
+	clients, _ := opts.Config["staticClients"].([]any)
+	if len(clients) == 0 {
+		return "", "", errors.New("dex config: no staticClients")
+	}
+	first, _ := clients[0].(map[string]any)
+	clientID, _ = first["id"].(string)
+	return strings.TrimSuffix(u.Path, "/"), clientID, nil
+}
+
+// config is opts.Config with the test's addresses and logger, or the harness's own.
+func (s *Server) config(opts Options) map[string]any {
+	if opts.Config != nil {
+		config := maps.Clone(opts.Config)
+		config["issuer"], config["web"] = s.IssuerURL, s.web()
+		config["logger"] = map[string]any{"level": "info", "format": "json"}
+		return config
+	}
+	return map[string]any{
+		"issuer":           s.IssuerURL,
+		"storage":          map[string]any{"type": "memory"},
+		"web":              s.web(),
+		"logger":           map[string]any{"level": "info", "format": "json"},
+		"oauth2":           map[string]any{"skipApprovalScreen": true},
+		"enablePasswordDB": false,
+		"expiry":           map[string]any{"idTokens": opts.IDTokenExpiry.String()},
+		"connectors":       []any{map[string]any{"type": "mockCallback", "id": "mock", "name": "Mock"}},
+		// No redirectURIs: Dex then accepts any http loopback redirect.
+		"staticClients": []any{map[string]any{"id": opts.ClientID, "name": opts.ClientID, "public": true}},
+	}
+}
+
 // web is Dex's web section: plain http, or https with the throw-away certificate.
 func (s *Server) web() map[string]any {
 	if s.serving.certFile == "" {
@@ -182,8 +232,26 @@ func (s *Server) web() map[string]any {
 	return map[string]any{"https": s.addr, "tlsCert": s.serving.certFile, "tlsKey": s.serving.keyFile}
 }
 
-// start runs Dex and waits for its discovery document.
+// start runs Dex and waits for its discovery document, running it again when it exits before
+// serving, up to startAttempts times in all.
 func (s *Server) start(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := s.waitReady(ctx, s.launch(t))
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errExitedEarly) || attempt >= s.startAttempts {
+			t.Fatalf("%v\ndex log %s:\n%s", err, s.LogPath, tail(s.LogPath))
+		}
+		t.Logf("%v (attempt %d of %d); starting it again", err, attempt, s.startAttempts)
+	}
+}
+
+// launch starts the Dex binary.
+func (s *Server) launch(t testing.TB) *process {
 	t.Helper()
 	log, err := os.OpenFile(s.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -203,12 +271,11 @@ func (s *Server) start(t testing.TB) {
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
-	defer cancel()
-	if err := s.waitReady(ctx, p); err != nil {
-		t.Fatalf("%v\ndex log %s:\n%s", err, s.LogPath, tail(s.LogPath))
-	}
+	return p
 }
+
+// errExitedEarly is Dex exiting before it served its discovery document.
+var errExitedEarly = errors.New("dex exited before serving")
 
 // waitReady polls the discovery document until it answers 200, Dex exits or
 // ctx ends.
@@ -219,7 +286,7 @@ func (s *Server) waitReady(ctx context.Context, p *process) error {
 	for !discoveryAnswers(ctx, s.Client(), url) {
 		select {
 		case <-p.exited:
-			return fmt.Errorf("dex exited before serving %s: %w", url, p.err)
+			return fmt.Errorf("%w %s: %w", errExitedEarly, url, p.err)
 		case <-ctx.Done():
 			return fmt.Errorf("dex did not serve %s within %v: %w", url, startTimeout, ctx.Err())
 		case <-tick.C:
