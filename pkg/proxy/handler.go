@@ -70,7 +70,7 @@ func middleware(cfg Config) []func(http.Handler) http.Handler {
 		impersonation, refusal = pass, withRefuseImpersonation(cfg.Logger)
 	}
 	return []func(http.Handler) http.Handler{
-		withTimeout(cfg.RequestTimeout, cfg.Metrics),
+		timeoutOrCountLongRunning(cfg.RequestTimeout, cfg.Metrics),
 		impersonation,
 		withAuthentication(cfg.Authenticator, cfg.Logger, cfg.Metrics),
 		refusal,
@@ -100,8 +100,10 @@ func withDiscovery(discovery http.Handler) func(http.Handler) http.Handler {
 	}
 }
 
-// withTimeout bounds ordinary requests and counts the long-running ones in flight.
-func withTimeout(timeout time.Duration, m *Metrics) func(http.Handler) http.Handler {
+// timeoutOrCountLongRunning bounds an ordinary request by timeout and counts a long-running
+// one (watch, exec, logs) in the long-running gauge while it lasts: a long-running request has
+// no timeout.
+func timeoutOrCountLongRunning(timeout time.Duration, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if stateFrom(r.Context()).longRunning {
