@@ -5,11 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/aksoidc/aksoidc/test/tooldir"
 )
 
@@ -66,24 +61,5 @@ func testDryRun(t *testing.T, c *cluster) {
 				}
 			}
 		})
-	}
-}
-
-// ensureNamespaces creates the namespaces the objects live in (for real),
-// tolerating one another test created already.
-func (c *cluster) ensureNamespaces(t *testing.T, objs []*unstructured.Unstructured, release string) {
-	t.Helper()
-	want := map[string]bool{release: true}
-	for _, obj := range objs {
-		if ns := obj.GetNamespace(); ns != "" {
-			want[ns] = true
-		}
-	}
-	for ns := range want {
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-		_, err := c.kube.CoreV1().Namespaces().Create(t.Context(), obj, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatalf("create namespace %s: %v", ns, err)
-		}
 	}
 }
