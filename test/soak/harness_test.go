@@ -10,12 +10,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // proxyBinary is the aksoidc-proxy that TestMain builds for the whole package.
 var proxyBinary string
 
 func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard()) // envtest's client logs through it, and warns when unset
 	dir, err := os.MkdirTemp("", "aksoidc-soak-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
