@@ -111,6 +111,10 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	if err != nil {
 		return fmt.Errorf("--discovery-*: %w", err)
 	}
+	onboarding, err := onboardingHandler(c, discovery, log)
+	if err != nil {
+		return err
+	}
 	impersonation, err := impersonationAuthorizer(o, c)
 	if err != nil {
 		return err
@@ -118,7 +122,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	handler, err := proxy.NewHandler(proxy.Config{
 		Authenticator: a, Upstream: c.upstream, RequestTimeout: o.requestTimeout,
 		TrustedProxies: c.trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(), Discovery: discovery,
-		Impersonation: impersonation,
+		Onboarding: onboarding, Impersonation: impersonation,
 	})
 	if err != nil {
 		return err
