@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -21,14 +22,21 @@ func newLogoutCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "logout --issuer-url URL --client-id ID [flags] | logout --all",
 		Aliases: []string{"clean"},
-		Short:   "Remove cached tokens from the keyring and the file cache",
+		Short:   "Revoke the refresh token at the identity provider (when it allows) and remove cached tokens from the keyring and the file cache",
 		Args:    cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := joinErrors(o.cacheOptions.validate(!o.all)); err != nil {
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := joinErrors(append(o.cacheOptions.validate(!o.all), o.readCAs()...)); err != nil {
 				return err
 			}
-			o.cacheOptions.complete(s)
-			return o.run(s)
+			if o.all {
+				o.cacheOptions.complete(s)
+				return o.runAll(s)
+			}
+			cfg, _, err := o.complete(s)
+			if err != nil {
+				return err
+			}
+			return o.run(cmd.Context(), s, cfg)
 		},
 	}
 	o.addFlags(cmd.Flags())
@@ -36,31 +44,45 @@ func newLogoutCommand(s streams) *cobra.Command {
 	return cmd
 }
 
-// run clears every store whatever --token-cache-storage says (login.EveryCache).
-func (o *logoutOptions) run(s streams) error {
-	id := o.settings().CacheKey().ID()
+// run revokes and forgets the token of these settings in every store, whatever
+// --token-cache-storage says (login.EveryCache).
+func (o *logoutOptions) run(ctx context.Context, s streams, cfg login.Config) error {
+	res, err := login.Logout(ctx, cfg, login.EveryCache(o.cacheDir))
+	if err != nil {
+		return err
+	}
+	var msg string
+	switch {
+	case !res.Found:
+		msg = "No cached token for these settings."
+	case res.Revoked:
+		msg = "Revoked the refresh token at the identity provider and removed the cached token."
+	case res.RevocationErr != nil:
+		msg = fmt.Sprintf("Removed the cached token; revoking its refresh token at the identity provider failed (%v): it stays valid there until it expires.", res.RevocationErr)
+	case res.NoRevocationEndpoint:
+		msg = "Removed the cached token; the identity provider offers no revocation, so its refresh token stays valid there until it expires."
+	default:
+		msg = "Removed the cached token."
+	}
+	_, err = fmt.Fprintln(s.err, msg)
+	return err
+}
+
+// runAll forgets every cached token; it revokes none, since an entry does not say which
+// issuer and client it came from.
+func (o *logoutOptions) runAll(s streams) error {
 	var errs []error
 	for i, st := range login.EveryCache(o.cacheDir) {
-		var err error
-		if o.all {
-			err = st.DeleteAll()
-		} else {
-			err = st.Delete(id)
-		}
-		if err != nil && i == 0 {
+		if err := st.DeleteAll(); err != nil && i == 0 {
 			// No keyring means nothing was stored there.
 			o.log.Printf(1, "skipping the OS keyring: %v", err)
-			continue
+		} else if err != nil {
+			errs = append(errs, err)
 		}
-		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	what := "the cached token for these settings"
-	if o.all {
-		what = "all cached tokens"
-	}
-	_, err := fmt.Fprintf(s.err, "Removed %s.\n", what)
+	_, err := fmt.Fprintln(s.err, "Removed all cached tokens (none revoked at the identity provider).")
 	return err
 }

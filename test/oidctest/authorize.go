@@ -34,6 +34,8 @@ type Provider struct {
 	devices    map[string]*grant
 	logins     int
 	refreshes  int
+	revoked    []string
+	revokeFail int // HTTP status /revoke answers with, 0 for success
 }
 
 type grant struct {
@@ -52,7 +54,48 @@ func NewProvider(t testing.TB, clientID string) *Provider {
 	p.Mux.HandleFunc("GET /authorize", p.serveAuthorize)
 	p.Mux.HandleFunc("POST /token", p.serveToken)
 	p.Mux.HandleFunc("POST /device/code", p.serveDeviceCode)
+	p.Mux.HandleFunc("POST /revoke", p.serveRevoke)
 	return p
+}
+
+// EnableRevocation publishes the revocation endpoint (RFC 7009) in discovery, which Dex, the
+// real issuer of the tests, does not have. With failStatus other than 0 it answers that status
+// with an OAuth error instead of revoking.
+func (p *Provider) EnableRevocation(failStatus int) {
+	p.mu.Lock()
+	p.revokeFail = failStatus
+	p.mu.Unlock()
+	p.revocation.Store(true)
+}
+
+// Revoked lists the token_type_hint and token of every revocation request answered 200.
+func (p *Provider) Revoked() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.revoked...)
+}
+
+// RefreshTokenValid reports whether refresh can still be used.
+func (p *Provider) RefreshTokenValid(refresh string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refresh[refresh]
+}
+
+func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	if !p.clientOK(r) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client")
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revokeFail != 0 {
+		oauthError(w, p.revokeFail, "temporarily_unavailable")
+		return
+	}
+	// RFC 7009 2.2: an unknown or already revoked token is answered 200 too.
+	delete(p.refresh, r.PostForm.Get("token"))
+	p.revoked = append(p.revoked, r.PostForm.Get("token_type_hint")+" "+r.PostForm.Get("token"))
 }
 
 // SetTTL sets the lifetime of the ID tokens issued from now on.

@@ -36,6 +36,8 @@ type Issuer struct {
 
 	unknownKey *rsa.PrivateKey
 	down       atomic.Bool
+	// revocation publishes revocation_endpoint (RFC 7009) in discovery (see Provider.EnableRevocation).
+	revocation atomic.Bool
 }
 
 // SignMode selects how SignMode signs a token.
@@ -99,7 +101,7 @@ func newRSAKey(t testing.TB) *rsa.PrivateKey {
 }
 
 func (i *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, map[string]any{
+	doc := map[string]any{
 		"issuer":                                i.URL,
 		"authorization_endpoint":                i.URL + "/authorize",
 		"token_endpoint":                        i.URL + "/token",
@@ -112,7 +114,11 @@ func (i *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"grant_types_supported": []string{
 			"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code",
 		},
-	})
+	}
+	if i.revocation.Load() {
+		doc["revocation_endpoint"] = i.URL + "/revoke"
+	}
+	writeJSON(w, doc)
 }
 
 func (i *Issuer) serveKeys(w http.ResponseWriter, _ *http.Request) {

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/aksoidc/aksoidc/test/oidctest"
+)
+
+// TestLogoutRevokes: where the identity provider has a revocation endpoint (RFC 7009), logout
+// revokes the refresh token there, then forgets the token; a failed revocation is reported and
+// the token is forgotten all the same.
+func TestLogoutRevokes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		failStatus  int
+		wantStderr  string
+		wantRevoked bool
+	}{
+		{name: "revoked", wantStderr: "Revoked the refresh token at the identity provider and removed the cached token.\n", wantRevoked: true},
+		{name: "revocation fails", failStatus: http.StatusServiceUnavailable,
+			wantStderr: "Removed the cached token; revoking its refresh token at the identity provider failed " +
+				"(the revocation endpoint answered HTTP 503 temporarily_unavailable): it stays valid there until it expires.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := oidctest.NewProvider(t, "kubectl")
+			p.EnableRevocation(tt.failStatus)
+			dir := t.TempDir()
+			if r := deviceLogin(t, p, dir, nil); r.code != 0 {
+				t.Fatalf("login: %+v", r.stderr)
+			}
+			refresh := cachedEntry(t, p, dir).RefreshToken
+			flags := []string{"--issuer-url", p.URL, "--client-id", "kubectl", "--grant-type", "device-code",
+				"--certificate-authority", p.CAFile, "--token-cache-storage", "file", "--token-cache-dir", dir}
+			out := runCLI(t, nil, append([]string{"logout"}, flags...)...)
+			if diff := cmp.Diff(result{stderr: tt.wantStderr}, out, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("logout (-want +got):\n%s", diff)
+			}
+			if got := p.RefreshTokenValid(refresh); got == tt.wantRevoked {
+				t.Errorf("refresh token valid at the provider after logout: %v, want %v", got, !tt.wantRevoked)
+			}
+			if tt.wantRevoked && !cmp.Equal(p.Revoked(), []string{"refresh_token " + refresh}) {
+				t.Errorf("revocation requests %q, want one for the refresh token", p.Revoked())
+			}
+			who := runCLI(t, nil, append([]string{"whoami"}, flags...)...)
+			if who.code != 1 || !strings.Contains(who.stderr, "no cached token for these settings") {
+				t.Errorf("whoami after logout = %+v, want no cached token", who)
+			}
+			if strings.Contains(out.stderr, refresh) {
+				t.Error("logout printed the refresh token")
+			}
+		})
+	}
+}
