@@ -17,7 +17,7 @@ set -euo pipefail
 
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_ROOT=${AKSOIDC_TOOL_CACHE:-$HOME/.cache/aksoidc}
-FAMILIES=(dex k8s golangci-lint helm kubeconform goreleaser krew)
+FAMILIES=(dex k8s golangci-lint helm kubeconform goreleaser krew syft cosign registry actionlint)
 
 # shellcheck source=versions.env
 source "$TOOLS_DIR/versions.env"
@@ -152,6 +152,61 @@ build_kubeconform() {
 	k8s=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 	[[ -n $k8s ]] || die "cannot find k8s.io/kubernetes@$K8S_VERSION in the module cache"
 	"$1/schemagen" -swagger "$k8s/api/openapi-spec/swagger.json" -out "$1/schemas"
+}
+
+# syft: goreleaser's `sboms:` runs it on every archive (hack/release-check.sh
+# puts this dir on PATH).
+spec_syft() {
+	DIR_NAME="syft-$SYFT_VERSION"
+	BINARIES=(syft)
+	REQUIRES=("github.com/anchore/syft $SYFT_VERSION")
+}
+
+build_syft() {
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${SYFT_VERSION#v}" \
+		-o "$1/syft" github.com/anchore/syft/cmd/syft
+}
+
+# cosign: goreleaser's `signs:` runs it on checksums.txt; the release check
+# signs with a throw-away key and verifies.
+spec_cosign() {
+	DIR_NAME="cosign-$COSIGN_VERSION"
+	BINARIES=(cosign)
+	REQUIRES=("github.com/sigstore/cosign/v3 $COSIGN_VERSION")
+}
+
+build_cosign() {
+	CGO_ENABLED=0 go build -trimpath \
+		-ldflags "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION" \
+		-o "$1/cosign" github.com/sigstore/cosign/v3/cmd/cosign
+}
+
+# registry: go-containerregistry's in-memory OCI registry, served by `crane
+# registry serve --address 127.0.0.1:0` (its cmd/registry binds localhost,
+# which may be ::1, and injects random warnings); the release check pushes the
+# chart to it.
+spec_registry() {
+	DIR_NAME="registry-$REGISTRY_VERSION"
+	BINARIES=(crane)
+	REQUIRES=("github.com/google/go-containerregistry $REGISTRY_VERSION")
+}
+
+build_registry() {
+	CGO_ENABLED=0 go build -trimpath \
+		-ldflags "-s -w -X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$REGISTRY_VERSION" \
+		-o "$1/crane" github.com/google/go-containerregistry/cmd/crane
+}
+
+# actionlint checks .github/workflows offline (`make lint`).
+spec_actionlint() {
+	DIR_NAME="actionlint-$ACTIONLINT_VERSION"
+	BINARIES=(actionlint)
+	REQUIRES=("github.com/rhysd/actionlint $ACTIONLINT_VERSION")
+}
+
+build_actionlint() {
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+		-o "$1/actionlint" github.com/rhysd/actionlint/cmd/actionlint
 }
 
 # check_requires fails unless the module builds every REQUIRES pair at exactly
