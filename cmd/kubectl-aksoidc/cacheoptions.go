@@ -85,7 +85,7 @@ func (o *cacheOptions) validate(needIssuer bool) []error {
 		}
 	}
 	if o.cacheDir == "" {
-		errs = append(errs, errors.New("--token-cache-dir must not be empty"))
+		errs = append(errs, errors.New("--token-cache-dir: want a directory"))
 	}
 	return errs
 }

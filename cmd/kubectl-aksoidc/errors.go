@@ -1,20 +1,9 @@
 package main
 
-import (
-	"errors"
-	"strings"
-)
+import "github.com/aksoidc/aksoidc/internal/cli"
 
-// joinErrors reports every validation error on one line.
+// joinErrors is every problem of a command line as one usage error (exit 2, one line each:
+// cli.Report), or nil.
 func joinErrors(errs []error) error {
-	var msgs []string
-	for _, err := range errs {
-		if err != nil {
-			msgs = append(msgs, err.Error())
-		}
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return errors.New(strings.Join(msgs, "; "))
+	return cli.Usage(errs...)
 }

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/aksoidc/aksoidc/internal/cli"
 	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/spf13/cobra"
@@ -60,23 +60,30 @@ func (o *getTokenOptions) addFlags(fs *pflag.FlagSet) {
 }
 
 func (o *getTokenOptions) validate() error {
-	errs := o.cacheOptions.validate(true)
+	return o.validateFlags(true)
+}
+
+// validateFlags reports every problem of get-token's flags at once; without needIssuer
+// (setup --server, whose discovery document supplies them) --issuer-url and --client-id may
+// be unset.
+func (o *getTokenOptions) validateFlags(needIssuer bool) error {
+	errs := o.cacheOptions.validate(needIssuer)
 	if o.minValidity < 0 {
-		errs = append(errs, fmt.Errorf("--min-validity %s: must not be negative", o.minValidity))
+		errs = append(errs, fmt.Errorf("--min-validity %s: want 0s or more", o.minValidity))
 	}
 	if o.loginTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("--login-timeout %s: must be positive", o.loginTimeout))
+		errs = append(errs, fmt.Errorf("--login-timeout %s: want a positive duration", o.loginTimeout))
 	}
 	if len(o.listenAddresses) == 0 {
-		errs = append(errs, errors.New("--listen-address: at least one address is needed"))
+		errs = append(errs, errors.New("--listen-address: want at least one host:port"))
 	}
 	for _, a := range o.listenAddresses {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			errs = append(errs, fmt.Errorf("--listen-address %q: want host:port", a))
+			errs = append(errs, fmt.Errorf("--listen-address %q: want host:port such as 127.0.0.1:8000", a))
 		}
 	}
 	errs = append(errs, o.readCAs()...)
-	return joinErrors(errs)
+	return cli.Usage(errs...)
 }
 
 // readCAs checks the CA flags now, so a typo fails every call rather than
@@ -94,9 +101,9 @@ func (o *getTokenOptions) readCAs() []error {
 		b, err := base64.StdEncoding.DecodeString(o.caData)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("--certificate-authority-data: not base64: %w", err))
+			errs = append(errs, errors.New("--certificate-authority-data: want base64 of PEM certificates"))
 		case !hasCertificate(b):
-			errs = append(errs, errors.New("--certificate-authority-data: no PEM certificate in the data"))
+			errs = append(errs, errors.New("--certificate-authority-data: want base64 of PEM certificates; it holds none"))
 		}
 		o.caPEM = append(append(o.caPEM, '\n'), b...)
 	}
@@ -105,12 +112,12 @@ func (o *getTokenOptions) readCAs() []error {
 
 // readPEMFile reads a CA file named by flag and checks it holds a certificate.
 func readPEMFile(flag, path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := cli.ReadFile(flag, path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+		return nil, err
 	}
 	if !hasCertificate(b) {
-		return nil, fmt.Errorf("%s: %s holds no PEM certificate", flag, path)
+		return nil, fmt.Errorf("%s %q: want a PEM file of certificates; it holds none", flag, path)
 	}
 	return b, nil
 }
@@ -132,7 +139,7 @@ func (o *getTokenOptions) complete(s streams) (login.Config, login.Deps, error) 
 	o.cacheOptions.complete(s)
 	var err error
 	if o.exec, err = parseExecInfo(s.getenv(execInfoEnv)); err != nil {
-		return login.Config{}, login.Deps{}, err
+		return login.Config{}, login.Deps{}, cli.Usage(err)
 	}
 	cfg := login.Config{
 		Settings: o.settings(), ClientSecret: o.clientSecret, MinValidity: o.minValidity, ForceRefresh: o.forceRefresh,
@@ -170,7 +177,7 @@ func newGetTokenCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get-token --issuer-url URL --client-id ID [flags]",
 		Short: "Print an ExecCredential with a valid OIDC token (kubectl runs this)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
 				return err

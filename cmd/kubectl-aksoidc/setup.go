@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/aksoidc/aksoidc/internal/cli"
 	"github.com/aksoidc/aksoidc/internal/jwtclaims"
 	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/setup"
@@ -47,10 +48,14 @@ func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.kuberc, "kuberc", "", "kuberc whose credential plugin allowlist must let kubectl run the plugin, as kubectl's --kuberc (default: $KUBERC, else ~/.kube/kuberc)")
 }
 
-func (o *setupOptions) validateServer() error {
-	var errs []error
+// validate reports every problem of the flags at once, before setup contacts any server.
+func (o *setupOptions) validate() error {
 	if o.server == "" {
-		return joinErrors(o.cacheOptions.validate(true))
+		return o.getTokenOptions.validate()
+	}
+	errs := []error{o.validateFlags(false)}
+	if o.issuerURL != "" {
+		errs = append(errs, validateIssuer(o.issuerURL))
 	}
 	if u, err := url.Parse(o.server); err != nil || u.Scheme != "https" || u.Host == "" {
 		errs = append(errs, fmt.Errorf("--server %q: want an https URL", o.server))
@@ -62,7 +67,7 @@ func (o *setupOptions) validateServer() error {
 		}
 		o.serverCAPEM = b
 	}
-	return joinErrors(errs)
+	return cli.Usage(errs...)
 }
 
 func newSetupCommand(s streams) *cobra.Command {
@@ -70,9 +75,9 @@ func newSetupCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "setup --server https://proxy.example | setup --issuer-url URL --client-id ID",
 		Short: "Log in once, show who you are, and write a kubeconfig that uses kubectl-aksoidc",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validateServer(); err != nil {
+			if err := o.validate(); err != nil {
 				return err
 			}
 			if _, _, err := setup.KubercFile(o.kuberc, s.getenv); err != nil {
@@ -97,9 +102,6 @@ func (o *setupOptions) run(cmd *cobra.Command, s streams) error {
 		o.adopt(cmd.Flags(), d)
 		caData, claims = d.CAData, d.Claims
 		_, _ = fmt.Fprintf(s.out, "The proxy at %s signs users in at %s (client %s).\n", o.server, o.issuerURL, o.clientID)
-	}
-	if err := o.validate(); err != nil {
-		return err
 	}
 	// What the kubeconfig cannot hold is refused before the user logs in.
 	k := o.kubeconfigEntry(cmd.Flags(), caData)

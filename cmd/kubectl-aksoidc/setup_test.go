@@ -154,21 +154,22 @@ func TestSetupRefusesAnUntrustedProxy(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
+		code int // 1: refused while running; 2: a bad flag
 		want string
 	}{
-		{"wrong fingerprint", []string{"--trust-fingerprint", "SHA256:00"},
+		{"wrong fingerprint", []string{"--trust-fingerprint", "SHA256:00"}, 1,
 			"kubectl-aksoidc: --trust-fingerprint: the proxy's certificate has fingerprint " + fingerprint + "\n"},
-		{"nobody to ask", nil, "No known CA verifies the certificate of " + srv.URL + ".\nIts fingerprint is " + fingerprint +
+		{"nobody to ask", nil, 1, "No known CA verifies the certificate of " + srv.URL + ".\nIts fingerprint is " + fingerprint +
 			"\nTrust it? [y/N] kubectl-aksoidc: the proxy's certificate is not verified by a known CA: pass " +
 			"--server-certificate-authority or --trust-fingerprint " + fingerprint + "\n"},
-		{"plain http", []string{"--server", "http://127.0.0.1:1"}, "kubectl-aksoidc: --server \"http://127.0.0.1:1\": want an https URL\n"},
+		{"plain http", []string{"--server", "http://127.0.0.1:1"}, 2, "kubectl-aksoidc: --server \"http://127.0.0.1:1\": want an https URL\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"setup", "--server", srv.URL, "--kubeconfig", filepath.Join(t.TempDir(), "config")}, tc.args...)
 			got := runCLI(t, nil, args...)
-			if diff := cmp.Diff(result{code: 1, stderr: tc.want}, got, cmp.AllowUnexported(result{})); diff != "" {
+			if diff := cmp.Diff(result{code: tc.code, stderr: tc.want}, got, cmp.AllowUnexported(result{})); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

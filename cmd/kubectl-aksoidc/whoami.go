@@ -20,7 +20,7 @@ func newWhoamiCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "whoami --issuer-url URL --client-id ID [flags]",
 		Short: "Show the identity of the cached token (never the token itself)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := joinErrors(o.cacheOptions.validate(true)); err != nil {
 				return err
