@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aksoidc/aksoidc/internal/cli"
 	"github.com/aksoidc/aksoidc/pkg/login"
 )
 
@@ -23,9 +24,9 @@ func newLogoutCommand(s streams) *cobra.Command {
 		Use:     "logout --issuer-url URL --client-id ID [flags] | logout --all",
 		Aliases: []string{"clean"},
 		Short:   "Revoke the refresh token at the identity provider (when it allows) and remove cached tokens from the keyring and the file cache",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := joinErrors(append(o.cacheOptions.validate(!o.all), o.readCAs()...)); err != nil {
+			if err := cli.Usage(append(o.cacheOptions.validate(!o.all), o.readCAs()...)...); err != nil {
 				return err
 			}
 			if o.all {

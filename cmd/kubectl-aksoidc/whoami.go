@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aksoidc/aksoidc/internal/cli"
 	"github.com/aksoidc/aksoidc/internal/jwtclaims"
 	"github.com/aksoidc/aksoidc/pkg/login"
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
@@ -22,7 +23,7 @@ func newWhoamiCommand(s streams) *cobra.Command {
 		Short: "Show the identity of the cached token (never the token itself)",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if err := joinErrors(o.cacheOptions.validate(true)); err != nil {
+			if err := cli.Usage(o.cacheOptions.validate(true)...); err != nil {
 				return err
 			}
 			o.cacheOptions.complete(s)
