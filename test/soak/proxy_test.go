@@ -31,6 +31,7 @@ type proxyProc struct {
 	keyFile       string
 	Logs          *syncbuf.Buffer
 	exited        chan struct{}
+	exitErr       error // once exited is closed
 }
 
 // startProxy runs the proxy with --profiling, the issuer's flags and args, on ports it picks
@@ -51,7 +52,7 @@ func startProxy(t testing.TB, kubeconfig string, iss *oidctest.Issuer, args ...s
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start the proxy: %v", err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
