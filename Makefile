@@ -13,6 +13,7 @@ export CI
 
 VERSION ?= $(or $(shell git describe --tags --always --dirty 2>/dev/null),dev)
 GOLANGCI_LINT := $(AKSOIDC_TOOL_CACHE)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+ACTIONLINT := $(AKSOIDC_TOOL_CACHE)/actionlint-$(ACTIONLINT_VERSION)/actionlint
 # Families for `make tools`; empty means all of them.
 TOOLS ?=
 # `make test` knobs, e.g. `make test PKGS=./test/... TESTFLAGS='-run TestX -v'`.
@@ -33,13 +34,18 @@ build:
 vet:
 	go vet ./...
 
+# actionlint checks .github/workflows offline (test/release shows it refuses a
+# broken workflow).
 lint:
-	hack/tools/build.sh golangci-lint
+	hack/tools/build.sh golangci-lint actionlint
 	$(GOLANGCI_LINT) run --config .golangci.yml ./...
+	$(ACTIONLINT) -no-color
 
 # The release: goreleaser check, a snapshot release into dist/ (every archive,
-# checksums, the krew manifest; no image), the manifest validated and installed
-# with krew into a temporary KREW_ROOT, and the stamped `version` outputs.
+# an SBOM each, checksums signed by cosign with a throw-away key and verified,
+# krew/Homebrew/Scoop/winget manifests checked; no image), the krew manifest
+# installed into a temporary KREW_ROOT, the stamped `version` outputs, and the
+# chart packaged with the release's version through a real OCI registry.
 release-check:
 	hack/release-check.sh
 
