@@ -51,12 +51,12 @@ func TestLockGivesUpWithContext(t *testing.T) {
 	}
 }
 
-// raiseTo sets max to n if n is larger, atomically: two holders counting at once must not
+// raiseTo sets peak to n if n is larger, atomically: two holders counting at once must not
 // lose the larger count.
-func raiseTo(max *atomic.Int32, n int32) {
+func raiseTo(peak *atomic.Int32, n int32) {
 	for {
-		m := max.Load()
-		if n <= m || max.CompareAndSwap(m, n) {
+		m := peak.Load()
+		if n <= m || peak.CompareAndSwap(m, n) {
 			return
 		}
 	}
