@@ -27,6 +27,7 @@ proxy_port=${DEMO_PROXY_PORT:-18443}
 probe_port=${DEMO_PROBE_PORT:-18080}
 issuer=https://127.0.0.1:$dex_port/dex
 pids=()
+flags=() # setup's browser flags (browser_flags)
 
 step() { printf '\n==> %s\n' "$*"; }
 fail() {
@@ -208,7 +209,9 @@ start_proxy() {
 		--oidc-issuer-url "$issuer" --oidc-client-id kubectl-aksoidc --oidc-ca-file "$demo/pki/ca.crt" \
 		--oidc-username-claim email --oidc-username-prefix oidc: \
 		--oidc-groups-claim groups --oidc-groups-prefix oidc: \
-		--discovery-ca-file "$demo/pki/ca.crt" # the scopes (email, groups) follow the claims it reads
+		--discovery-ca-file "$demo/pki/ca.crt" \
+		--onboarding-server-url "https://127.0.0.1:$proxy_port" --onboarding-display-name "aksoidc demo" \
+		--onboarding-message "A local demo: everything runs on 127.0.0.1 and stops with the demo." # the scopes (email, groups) follow the claims it reads
 	wait_for aksoidc-proxy "http://127.0.0.1:$probe_port/readyz"
 }
 
@@ -236,7 +239,6 @@ SH
 login() {
 	step "kubectl aksoidc setup --server https://127.0.0.1:$proxy_port (discovery, browser login, kubeconfig)"
 	rm -rf "$demo/cache" "$demo/kubeconfig"
-	local flags=()
 	mapfile -t flags < <(browser_flags)
 	kubectl-aksoidc setup --server "https://127.0.0.1:$proxy_port" \
 		--server-certificate-authority "$demo/pki/ca.crt" --certificate-authority "$demo/pki/ca.crt" \
@@ -254,6 +256,22 @@ through_the_proxy() {
 	if kubectl get pods -n kube-system; then fail "kube-system should be forbidden"; fi
 }
 
+# onboarding: the page a browser gets at the proxy's URL, and the kubeconfig it offers, used as
+# it is: kubectl runs kubectl-aksoidc from PATH, which logs in again (its token cache is
+# keyed by the flags, and this kubeconfig has fewer than setup's). Dex's CA is given as a
+# system CA (SSL_CERT_FILE), the way a company CA would be installed.
+onboarding() {
+	local url=https://127.0.0.1:$proxy_port browser=${flags[0]:-}
+	step "The onboarding page: open $url in a browser (its CA is demo/pki/ca.crt)"
+	curl -fsS --cacert "$demo/pki/ca.crt" -H 'Accept: text/html' "$url/" | grep -o '<h1 id="display-name">[^<]*</h1>'
+	curl -fsS --cacert "$demo/pki/ca.crt" -o "$demo/downloaded.kubeconfig" "$url/kubeconfig"
+	step "kubectl auth whoami with the kubeconfig the page offers (demo/downloaded.kubeconfig)"
+	rm -rf "$demo/xdg-cache"
+	mkdir -m 0700 "$demo/xdg-cache"
+	BROWSER=${browser#--browser-command=} XDG_CACHE_HOME=$demo/xdg-cache SSL_CERT_FILE=$demo/pki/ca.crt \
+		kubectl --kubeconfig "$demo/downloaded.kubeconfig" auth whoami
+}
+
 main() {
 	check_ports
 	build
@@ -264,10 +282,12 @@ main() {
 	start_proxy
 	login
 	through_the_proxy
+	onboarding
 	step "Done. The stack runs on 127.0.0.1; logs are in demo/*.log."
 	if [[ ${DEMO_EXIT:-} == 1 || ! -t 0 ]]; then
 		return
 	fi
+	echo "Open https://127.0.0.1:$proxy_port in a browser for the onboarding page (trust demo/pki/ca.crt, or accept the warning)."
 	echo "From another terminal:  export KUBECONFIG=$demo/kubeconfig PATH=$demo/bin:\$PATH; kubectl auth whoami"
 	echo "Press Ctrl-C to stop the demo."
 	trap 'echo; echo "Stopping."; exit 0' INT

@@ -45,6 +45,11 @@ func TestDemo(t *testing.T) {
 		`\n==> kubectl get pods -n demo \(allowed by the RoleBinding\)\nNo resources found in demo namespace.\n`,
 		`Error from server \(Forbidden\): pods is forbidden: User "oidc:kilgore@kilgore.trout" cannot list resource "pods" ` +
 			`in API group "" in the namespace "kube-system"\n`,
+		// The onboarding page, and the kubeconfig it offers proven with kubectl.
+		`\n==> The onboarding page: open https://127\.0\.0\.1:[0-9]+ in a browser \(its CA is demo/pki/ca\.crt\)\n` +
+			`<h1 id="display-name">aksoidc demo</h1>\n`,
+		`\n==> kubectl auth whoami with the kubeconfig the page offers \(demo/downloaded\.kubeconfig\)\n` +
+			`ATTRIBUTE +VALUE\nUsername +oidc:kilgore@kilgore.trout\n`,
 		`\n==> Done\.`,
 	} {
 		if !regexp.MustCompile(want).Match(out) {
