@@ -189,7 +189,7 @@ var wantBlocks = map[string]string{
 	"proxy-dex": kindValues, "proxy-entra": kindValues, "readme-entra": kindValues,
 	"install": kindCommands, "rbac": kindCommands, "as": kindCommands, "setup": kindCommands, "use": kindCommands,
 	"verify": kindCommands, "readme-install": kindCommands,
-	"rolebinding": kindManifest, "dex-structured": kindAuthnConfig,
+	"rolebinding": kindManifest, "dex-structured": kindAuthnConfig, "entra-v1": kindAuthnConfig,
 	"setup-output": kindOutput, "whoami": kindOutput, "refusal-log": kindOutput,
 }
 

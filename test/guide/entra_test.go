@@ -2,13 +2,16 @@ package guide
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	authnv1 "k8s.io/api/authentication/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/aksoidc/aksoidc/test/charttest"
 	"github.com/aksoidc/aksoidc/test/oidctest"
@@ -36,8 +39,8 @@ type entraCase struct {
 func testEntra(t *testing.T, g guide, c *charttest.Cluster, bin string) {
 	e := oidctest.NewEntra(t, tenantID)
 	hosts := rewriter{}
-	for from, to := range e.Hosts() {
-		hosts = append(hosts, rewrite{from, to})
+	for _, from := range slices.Sorted(maps.Keys(e.Hosts())) {
+		hosts = append(hosts, rewrite{from, e.Hosts()[from]})
 	}
 	rw := append(append(rewriter{}, placeholders...), hosts...)
 	rw.log(t, "Entra ID configurations")
@@ -80,6 +83,32 @@ func testEntra(t *testing.T, g guide, c *charttest.Cluster, bin string) {
 		})
 		testRefusalLog(t, g, e, p)
 	})
+	t.Run("v1 entry", func(t *testing.T) {
+		t.Parallel()
+		p := c.RunProxy(t, bin, "entra-v1", charttest.ProxyOptions{
+			ValuesFiles: filesOf(writeBlocks(t, rw, g.get(t, "expose-lb"))),
+			Values:      withV1Entry(t, g, rw), Env: []string{"SSL_CERT_FILE=" + e.CAFile},
+		})
+		v1 := func(e *oidctest.Entra) map[string]any {
+			return e.V1AccessToken(alice, "api://kubectl-aksoidc", clientID, time.Hour)
+		}
+		runEntraCases(t, e, p, []entraCase{
+			{
+				name: "v1.0 access token", claims: v1,
+				want: &authnv1.UserInfo{Username: "oidc:" + alice.OID, UID: alice.OID, Groups: groups, Extra: map[string]authnv1.ExtraValue{"aksoidc.io/client-ip": {"127.0.0.1"}}},
+			},
+			{
+				name: "v2.0 ID token", claims: v2,
+				want: &authnv1.UserInfo{Username: "oidc:" + alice.OID, UID: alice.OID, Groups: groups, Extra: map[string]authnv1.ExtraValue{
+					"example.com/upn": {alice.UPN}, "aksoidc.io/client-ip": {"127.0.0.1"},
+				}},
+			},
+			{
+				name: "v1.0 groups overage", reason: "invalid_token", errorHas: overage,
+				claims: func(e *oidctest.Entra) map[string]any { return e.Overage(v1(e)) },
+			},
+		})
+	})
 	t.Run("chart README", func(t *testing.T) {
 		t.Parallel()
 		readme := parseHelmInstall(t, g.get(t, "readme-install"), placeholderEnv)
@@ -101,6 +130,30 @@ func testEntra(t *testing.T, g guide, c *charttest.Cluster, bin string) {
 			refusedByTheV2Issuer,
 		})
 	})
+}
+
+// withV1Entry returns section 6's Entra values with 4B's v1 entry added to their jwt list, as
+// the guide says to.
+func withV1Entry(t *testing.T, g guide, rw rewriter) map[string]any {
+	t.Helper()
+	var values map[string]any
+	var v1 struct {
+		JWT []any `json:"jwt"`
+	}
+	b, v1b := g.get(t, "proxy-entra"), g.get(t, "entra-v1")
+	if err := yaml.Unmarshal([]byte(rw.apply(b.text)), &values); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	authn, _ := values["authenticationConfig"].(map[string]any)
+	jwt, _ := authn["jwt"].([]any)
+	if len(jwt) == 0 {
+		t.Fatalf("%s: no authenticationConfig.jwt", b)
+	}
+	if err := yaml.UnmarshalStrict([]byte(rw.apply(v1b.text)), &v1); err != nil || len(v1.JWT) != 1 {
+		t.Fatalf("%s: want a jwt list of one entry (%v)", v1b, err)
+	}
+	authn["jwt"] = append(jwt, v1.JWT...)
+	return values
 }
 
 func runEntraCases(t *testing.T, e *oidctest.Entra, p *charttest.Proxy, cases []entraCase) {
