@@ -11,8 +11,8 @@ import (
 )
 
 // impersonationAuthorizer is nil, refusing client impersonation, with --nested-impersonation=false.
-func impersonationAuthorizer(o *options, c *completed) (*proxy.ImpersonationAuthorizer, error) {
-	if !o.nestedImpersonation {
+func impersonationAuthorizer(c *completed) (*proxy.ImpersonationAuthorizer, error) {
+	if !c.nestedImpersonation {
 		return nil, nil
 	}
 	// The authorizer limits its reviews itself and fails fast; client-go's limiter would queue.
@@ -22,5 +22,5 @@ func impersonationAuthorizer(o *options, c *completed) (*proxy.ImpersonationAuth
 	if err != nil {
 		return nil, fmt.Errorf("upstream client: %w", err)
 	}
-	return proxy.NewImpersonationAuthorizer(client.AuthorizationV1().SubjectAccessReviews(), o.upstreamQPS, o.upstreamBurst), nil
+	return proxy.NewImpersonationAuthorizer(client.AuthorizationV1().SubjectAccessReviews(), c.upstreamQPS, c.upstreamBurst), nil
 }

@@ -19,16 +19,16 @@ func TestOnboardingFlagsRefused(t *testing.T) {
 		wantStderr string
 	}{
 		{"page settings without a URL", []string{"--onboarding", "--onboarding-display-name=Prod", "--onboarding-message=#help"},
-			"error: --onboarding-display-name needs --onboarding-server-url\n" +
-				"--onboarding-message needs --onboarding-server-url\n" +
-				"--onboarding needs --onboarding-server-url\n"},
+			"aksoidc-proxy: --onboarding-display-name needs --onboarding-server-url\n" +
+				"aksoidc-proxy: --onboarding-message needs --onboarding-server-url\n" +
+				"aksoidc-proxy: --onboarding needs --onboarding-server-url\n"},
 		{"bad URL and texts", []string{"--onboarding-server-url=http://proxy.example.com/path", "--onboarding-display-name=" + strings.Repeat("x", 101),
 			"--onboarding-message=a\x1b[2J"},
-			"error: --onboarding-server-url \"http://proxy.example.com/path\": want an https URL with a host\n" +
-				"--onboarding-display-name: longer than 100 characters\n" +
-				"--onboarding-message: holds a control character\n"},
+			"aksoidc-proxy: --onboarding-server-url \"http://proxy.example.com/path\": want an https URL with a host\n" +
+				"aksoidc-proxy: --onboarding-display-name: longer than 100 characters\n" +
+				"aksoidc-proxy: --onboarding-message: holds a control character\n"},
 		{"a URL with a path", []string{"--onboarding-server-url=https://proxy.example.com/k8s"},
-			"error: --onboarding-server-url \"https://proxy.example.com/k8s\": want only scheme, host and port: no path, user info, query or fragment\n"},
+			"aksoidc-proxy: --onboarding-server-url \"https://proxy.example.com/k8s\": want only scheme, host and port: no path, user info, query or fragment\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
 
+	"github.com/aksoidc/aksoidc/internal/cli"
 	"github.com/aksoidc/aksoidc/pkg/proxy"
 )
 
@@ -56,6 +57,8 @@ type options struct {
 	onboardingMessage     string
 
 	fs *pflag.FlagSet
+	// Filled by validate.
+	trustedPrefixes []netip.Prefix
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
@@ -116,12 +119,12 @@ func (o *options) validate() error {
 	}
 	for _, alg := range o.oidcSigningAlgs {
 		if !slices.Contains(oidc.AllValidSigningAlgorithms(), alg) {
-			errs = append(errs, fmt.Errorf("--oidc-signing-algs: %q is not one of %s", alg, strings.Join(oidc.AllValidSigningAlgorithms(), ", ")))
+			errs = append(errs, fmt.Errorf("--oidc-signing-algs %q: want one of %s", alg, strings.Join(oidc.AllValidSigningAlgorithms(), ", ")))
 		}
 	}
-	if _, err := parsePrefixes(o.trustedProxyCIDRs); err != nil {
-		errs = append(errs, err)
-	}
+	var cidrErrs []error
+	o.trustedPrefixes, cidrErrs = parsePrefixes(o.trustedProxyCIDRs)
+	errs = append(errs, cidrErrs...)
 	if o.tlsCertFile == "" || o.tlsKeyFile == "" {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file are required"))
 	}
@@ -130,7 +133,7 @@ func (o *options) validate() error {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, o.logLevel) {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel))
 	}
-	return errors.Join(errs...)
+	return cli.Usage(errs...)
 }
 
 func (o *options) validateNumbers() []error {
@@ -154,8 +157,11 @@ func (o *options) validateNumbers() []error {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration", d.name, d.v))
 		}
 	}
-	if o.upstreamQPS <= 0 || o.upstreamBurst <= 0 {
-		errs = append(errs, errors.New("--upstream-qps and --upstream-burst must be positive"))
+	if o.upstreamQPS <= 0 {
+		errs = append(errs, fmt.Errorf("--upstream-qps %v: want a positive number", o.upstreamQPS))
+	}
+	if o.upstreamBurst <= 0 {
+		errs = append(errs, fmt.Errorf("--upstream-burst %d: want a positive whole number", o.upstreamBurst))
 	}
 	return errs
 }
@@ -168,18 +174,6 @@ func (o *options) oidcFlagsSet() []string {
 		}
 	})
 	return set
-}
-
-func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(cidrs))
-	for _, c := range cidrs {
-		p, err := netip.ParsePrefix(strings.TrimSpace(c))
-		if err != nil {
-			return nil, fmt.Errorf("--trusted-proxy-cidr %q: %w", c, err)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }
 
 // validateOnboarding checks the --onboarding-* flags: the page shows them to anyone who opens

@@ -16,11 +16,17 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2"
 
+	"github.com/aksoidc/aksoidc/internal/cli"
 	"github.com/aksoidc/aksoidc/pkg/proxy"
 	"github.com/aksoidc/aksoidc/pkg/proxy/authn"
 )
 
-// run is the whole program: it returns 2 for bad flags, 1 when the proxy could not run.
+// program names the proxy in what it reports.
+const program = "aksoidc-proxy"
+
+// run is the whole program: it returns 2 for a bad command line (a flag, or a file a flag
+// names), reported as kubectl-aksoidc reports it (internal/cli), and 1 when the proxy could
+// not run, as its last JSON log line.
 func run(ctx context.Context, args []string, version string) int {
 	// k8s.io libraries log through klog; keep one JSON stream. klog's logger is process-wide
 	// and must be set before anything logs, so only the real program sets it, not tests that
@@ -41,20 +47,21 @@ func runWith(ctx context.Context, args []string, version string, stdout, stderr 
 	if err := fs.Parse(args[1:]); errors.Is(err, pflag.ErrHelp) {
 		return 0
 	} else if err != nil {
-		_, _ = fmt.Fprintf(stderr, "error: %v (see --help)\n", err)
-		return 2
+		return cli.Report(stderr, program, cli.FlagError(err))
 	}
 	if o.showVersion {
 		_, _ = fmt.Fprintln(stdout, "aksoidc-proxy "+version)
 		return 0
 	}
 	if fs.NArg() > 0 {
-		_, _ = fmt.Fprintf(stderr, "error: unexpected argument %q (the only subcommand is version; see --help)\n", fs.Arg(0))
-		return 2
+		return cli.Report(stderr, program, cli.Usage(fmt.Errorf("unexpected argument %q (the only subcommand is version; see --help)", fs.Arg(0))))
 	}
 	if err := o.validate(); err != nil {
-		_, _ = fmt.Fprintf(stderr, "error: %v\n", err)
-		return 2
+		return cli.Report(stderr, program, err)
+	}
+	c, err := o.complete()
+	if err != nil {
+		return cli.Report(stderr, program, err)
 	}
 	if os.Getenv("GOGC") == "" {
 		// The proxy's heap is mostly short-lived: collect rarely while it is small (tuneGC).
@@ -64,11 +71,7 @@ func runWith(ctx context.Context, args []string, version string, stdout, stderr 
 		tuneGC(&stopped)
 	}
 	log := newLogger(stderr, o.logLevel)
-	c, err := o.complete()
-	if err == nil {
-		err = serve(ctx, &o, c, log)
-	}
-	if err != nil {
+	if err := serve(ctx, c, log); err != nil {
 		log.Error("aksoidc-proxy stopped", "error", err.Error())
 		return 1
 	}
@@ -81,17 +84,15 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) error {
+// serve runs the proxy of c until ctx ends.
+func serve(ctx context.Context, c *completed, log *slog.Logger) error {
 	// The authenticators outlive ctx: requests still running after SIGTERM must authenticate.
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	metrics := proxy.NewMetrics()
-	opts := authn.Options{
-		Source: c.source, ConfigFile: o.authenticationConfig, ConfigData: c.configData,
-		ReloadInterval: o.authConfigReload, AllowSystemIdentities: o.allowSystemIdentities,
-		Logger: log, OnCache: metrics.TokenCache,
-	}
-	if o.tokenPassthrough {
+	opts := c.authn
+	opts.Logger, opts.OnCache = log, metrics.TokenCache
+	if c.tokenPassthrough {
 		// NewTokenReview limits the reviews itself and fails fast; client-go's limiter would queue.
 		cfg := rest.CopyConfig(c.upstream)
 		cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
@@ -99,7 +100,7 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 		if err != nil {
 			return fmt.Errorf("upstream client: %w", err)
 		}
-		limit := authn.TokenReviewLimit{QPS: o.upstreamQPS, Burst: o.upstreamBurst}
+		limit := authn.TokenReviewLimit{QPS: c.upstreamQPS, Burst: c.upstreamBurst}
 		opts.Passthrough = authn.NewTokenReview(client.AuthenticationV1().TokenReviews(), limit)
 	}
 	a, err := authn.New(life, opts)
@@ -115,15 +116,14 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	impersonation, err := impersonationAuthorizer(o, c)
+	impersonation, err := impersonationAuthorizer(c)
 	if err != nil {
 		return err
 	}
-	handler, err := proxy.NewHandler(proxy.Config{
-		Authenticator: a, Upstream: c.upstream, RequestTimeout: o.requestTimeout,
-		TrustedProxies: c.trusted, Logger: log, Metrics: metrics, Stop: ctx.Done(), Discovery: discovery,
-		Onboarding: onboarding, Impersonation: impersonation,
-	})
+	hc := c.handler
+	hc.Authenticator, hc.Upstream, hc.Logger, hc.Metrics, hc.Stop = a, c.upstream, log, metrics, ctx.Done()
+	hc.Discovery, hc.Onboarding, hc.Impersonation = discovery, onboarding, impersonation
+	handler, err := proxy.NewHandler(hc)
 	if err != nil {
 		return err
 	}
@@ -131,11 +131,9 @@ func serve(ctx context.Context, o *options, c *completed, log *slog.Logger) erro
 	if err != nil {
 		return err
 	}
-	return listenAndServe(ctx, c, proxy.ServerConfig{
-		Handler: handler, CertFile: o.tlsCertFile, KeyFile: o.tlsKeyFile, ShutdownGrace: o.shutdownGrace,
-		Checks:        proxy.ReadinessChecks(a, upstreamReady, metrics),
-		ReadyInterval: o.readinessInterval, Metrics: metrics, Logger: log, Profiling: o.profiling,
-	})
+	sc := c.server
+	sc.Handler, sc.Checks, sc.Metrics, sc.Logger = handler, proxy.ReadinessChecks(a, upstreamReady, metrics), metrics, log
+	return listenAndServe(ctx, c, sc)
 }
 
 func listenAndServe(ctx context.Context, c *completed, cfg proxy.ServerConfig) error {

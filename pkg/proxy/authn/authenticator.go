@@ -15,13 +15,13 @@ import (
 
 // Options configures an Authenticator.
 type Options struct {
-	// Source is the configuration in force at start.
+	// Source is the configuration without a ConfigFile: the --oidc-* flags (FromFlags).
 	Source Source
-	// ConfigFile, when set, is re-read every ReloadInterval; a valid new configuration whose new
-	// or changed issuers load replaces the old one (unchanged issuers keep their loaded keys),
-	// anything else is logged and ignored.
+	// ConfigFile is an AuthenticationConfiguration file (LoadFile). New reads the configuration
+	// at start from it; Run re-reads it every ReloadInterval, and a valid new configuration
+	// whose new or changed issuers load replaces the old one (unchanged issuers keep their
+	// loaded keys), anything else is logged and ignored.
 	ConfigFile     string
-	ConfigData     []byte // contents of ConfigFile that Source was parsed from
 	ReloadInterval time.Duration
 	// AllowSystemIdentities lets a username or group starting with "system:" through.
 	AllowSystemIdentities bool
@@ -38,10 +38,13 @@ type Options struct {
 type Authenticator struct {
 	opts    Options
 	current atomic.Pointer[jwtSet]
+	// applied is the content of ConfigFile the configuration at start was parsed from.
+	applied []byte
 }
 
-// New builds the authenticators of opts.Source. They load discovery and keys in the background
-// until ctx ends; Ready reports when they have.
+// New builds the authenticators of opts.ConfigFile's configuration, or of opts.Source without
+// one. They load discovery and keys in the background until ctx ends; Ready reports when they
+// have.
 func New(ctx context.Context, opts Options) (*Authenticator, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -50,7 +53,14 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 		opts.Now = time.Now
 	}
 	a := &Authenticator{opts: opts}
-	set, err := newJWTSet(ctx, opts.Source)
+	if opts.ConfigFile != "" {
+		src, data, err := LoadFile(opts.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		a.opts.Source, a.applied = src, data
+	}
+	set, err := newJWTSet(ctx, a.opts.Source)
 	if err != nil {
 		return nil, err
 	}

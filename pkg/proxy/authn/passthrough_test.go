@@ -106,14 +106,10 @@ func TestPassthroughIssuersFollowReload(t *testing.T) {
 	issA, issB := oidctest.New(t), oidctest.New(t)
 	path := filepath.Join(t.TempDir(), "authn.yaml")
 	writeFile(t, path, oidctest.AuthenticationConfiguration(prefixed(issA, "a:")))
-	src, data, err := authn.LoadFile(path)
-	if err != nil {
-		t.Fatalf("LoadFile: %v", err)
-	}
 	var logs syncbuf.Buffer
 	reviews := &tokenReviews{}
 	a := newReady(t, authn.Options{
-		Source: src, ConfigFile: path, ConfigData: data, ReloadInterval: 50 * time.Millisecond,
+		ConfigFile: path, ReloadInterval: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Passthrough: authn.NewTokenReview(reviews, authn.TokenReviewLimit{QPS: 100, Burst: 100}),
 	})
 	go a.Run(t.Context())

@@ -17,7 +17,7 @@ func (a *Authenticator) Run(ctx context.Context) {
 	if a.opts.ConfigFile == "" || a.opts.ReloadInterval <= 0 {
 		return
 	}
-	applied := a.opts.ConfigData
+	applied := a.applied
 	ticker := time.NewTicker(a.opts.ReloadInterval)
 	defer ticker.Stop()
 	for {

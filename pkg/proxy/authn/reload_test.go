@@ -64,13 +64,9 @@ func TestReloadWhileAnIssuerIsDown(t *testing.T) {
 func reloading(t *testing.T, path, config string) (*authn.Authenticator, *syncbuf.Buffer) {
 	t.Helper()
 	writeFile(t, path, config)
-	src, data, err := authn.LoadFile(path)
-	if err != nil {
-		t.Fatalf("LoadFile: %v", err)
-	}
 	logs := &syncbuf.Buffer{}
 	a := newReady(t, authn.Options{
-		Source: src, ConfigFile: path, ConfigData: data, ReloadInterval: 50 * time.Millisecond,
+		ConfigFile: path, ReloadInterval: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 	})
 	go a.Run(t.Context())
