@@ -19,6 +19,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,10 +34,12 @@ type Issuer struct {
 	CAFile string          // PEM file with the CA that signed the server certificate
 	CAPEM  []byte          // contents of CAFile
 	Mux    *http.ServeMux  // serves discovery and keys; tests may add handlers before use
-	Key    *rsa.PrivateKey // current signing key, published in JWKS with kid "k1"
+	Key    *rsa.PrivateKey // signing key at start, published in JWKS with kid "k1"
 
 	unknownKey *rsa.PrivateKey
 	down       atomic.Bool
+	// rotated, once RotateKey has run, replaces Key and "k1" in JWKS and signatures.
+	rotated atomic.Pointer[rotatedKey]
 	// revocation publishes revocation_endpoint (RFC 7009) in discovery (see Provider.EnableRevocation).
 	revocation atomic.Bool
 }
@@ -77,6 +81,28 @@ func New(t testing.TB) *Issuer {
 	i.Mux.HandleFunc("GET /.well-known/openid-configuration", i.serveDiscovery)
 	i.Mux.HandleFunc("GET /keys", i.serveKeys)
 	return i
+}
+
+type rotatedKey struct {
+	key *rsa.PrivateKey
+	kid string
+}
+
+// RotateKey retires the signing key: from now on tokens are signed with a new key under a new
+// kid, and JWKS publishes only that one, as an identity provider that has finished a rotation.
+func (i *Issuer) RotateKey(t testing.TB) {
+	t.Helper()
+	_, kid := i.signingKey()
+	n, _ := strconv.Atoi(strings.TrimPrefix(kid, "k"))
+	i.rotated.Store(&rotatedKey{key: newRSAKey(t), kid: "k" + strconv.Itoa(n+1)})
+}
+
+// signingKey is the current signing key and its kid.
+func (i *Issuer) signingKey() (*rsa.PrivateKey, string) {
+	if r := i.rotated.Load(); r != nil {
+		return r.key, r.kid
+	}
+	return i.Key, "k1"
 }
 
 // SetDown makes the issuer answer every request with 503 (true), as an identity provider that is
@@ -122,12 +148,13 @@ func (i *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (i *Issuer) serveKeys(w http.ResponseWriter, _ *http.Request) {
-	pub := i.Key.PublicKey
+	key, kid := i.signingKey()
+	pub := key.PublicKey
 	writeJSON(w, map[string]any{"keys": []map[string]any{{
 		"kty": "RSA",
 		"use": "sig",
 		"alg": "RS256",
-		"kid": "k1",
+		"kid": kid,
 		"n":   b64(pub.N.Bytes()),
 		"e":   b64(big.NewInt(int64(pub.E)).Bytes()),
 	}}})
@@ -152,7 +179,7 @@ func (i *Issuer) Claims(sub, aud string, ttl time.Duration) map[string]any {
 	}
 }
 
-// Sign returns claims as an RS256 JWT signed with Key, kid "k1".
+// Sign returns claims as an RS256 JWT signed with the current key (Key, kid "k1", until RotateKey).
 func (i *Issuer) Sign(t testing.TB, claims map[string]any) string {
 	t.Helper()
 	return i.SignMode(t, RS256, claims)
@@ -164,7 +191,8 @@ func (i *Issuer) SignMode(t testing.TB, mode SignMode, claims map[string]any) st
 	header := map[string]any{"typ": "JWT"}
 	switch mode {
 	case RS256:
-		header["alg"], header["kid"] = "RS256", "k1"
+		_, kid := i.signingKey()
+		header["alg"], header["kid"] = "RS256", kid
 	case UnknownKey:
 		header["alg"], header["kid"] = "RS256", "unknown"
 	case None:
@@ -192,7 +220,7 @@ func (i *Issuer) signature(t testing.TB, mode SignMode, input []byte) []byte {
 		mac.Write(input)
 		return mac.Sum(nil)
 	}
-	key := i.Key
+	key, _ := i.signingKey()
 	if mode == UnknownKey {
 		key = i.unknownKey
 	}
