@@ -165,7 +165,8 @@ func procStrings(t *testing.T, pid int, file string) []string {
 
 // TestIdentityProviderDown takes the issuer down for SOAK_IDP_DOWN (3s; 2m under SOAK=1) under
 // load: tokens signed meanwhile with the key the proxy holds keep working, every one new (no
-// token cache hit), and the proxy stays ready.
+// token cache hit), and the proxy stays ready. Then the issuer rotates its signing key while
+// down and comes back: tokens signed with the new key must work.
 func TestIdentityProviderDown(t *testing.T) {
 	down := duration(t, "SOAK_IDP_DOWN", 3*time.Second, 2*time.Minute)
 	e := newEnv(t)
@@ -181,12 +182,25 @@ func TestIdentityProviderDown(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // a sampling rate, not a synchronisation
 	}
-	e.iss.SetDown(false)
 	g.halt()
-	report(t, "idp-down", "down", down, "requests-ok", g.ok.Load(), "failed", g.failed.Load(), "unready-probes", unready)
 	if g.failed.Load() > 0 || g.ok.Load() == 0 || unready > 0 {
 		t.Errorf("with the issuer down: %d requests ok, %d failed, /readyz unready %d times; want none failed, ready throughout:\n%s",
 			g.ok.Load(), g.failed.Load(), unready, g.failures())
+	}
+	e.iss.RotateKey(t)
+	e.iss.SetDown(false)
+	back := time.Now()
+	c := &http.Client{Transport: p.transport(t)}
+	attempts := 0
+	poll.Until(t, 60*time.Second, func() bool {
+		attempts++
+		code, _, err := do(t.Context(), c, http.MethodGet, p.URL+"/api/v1/namespaces/"+namespace+"/configmaps", token(), nil)
+		return err == nil && code == http.StatusOK
+	})
+	report(t, "idp-down", "down", down, "requests-ok", g.ok.Load(), "failed", g.failed.Load(), "unready-probes", unready,
+		"new-key-attempts-until-ok", attempts, "new-key-ok-after", time.Since(back).Round(time.Millisecond))
+	if long() && attempts > 1 {
+		t.Errorf("the first %d requests with the new key failed once the issuer was back, want the first to work", attempts-1)
 	}
 }
 
