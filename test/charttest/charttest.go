@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -58,6 +59,8 @@ func StartCluster(t testing.TB) *Cluster {
 		BinaryAssetsDirectory: dir,
 		CRDDirectoryPaths:     []string{CRDDir(t)},
 		ErrorIfCRDPathMissing: true,
+		// envtest's 20s is short on a loaded 2-core CI machine running many packages at once.
+		ControlPlaneStartTimeout: time.Minute,
 	}
 	cfg, err := env.Start()
 	if err != nil {

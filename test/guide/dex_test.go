@@ -16,7 +16,8 @@ import (
 // 7, the developer's setup and kubectl of section 8 with their sample outputs, the admin's
 // checks of section 11, and the same login through a proxy configured with section 10's
 // AuthenticationConfiguration.
-func testDex(t *testing.T, g guide, c *charttest.Cluster, bin string) {
+func testDex(t *testing.T, g guide, c *charttest.Cluster, bins binaries) {
+	bin := bins.proxy
 	dex := dextest.Start(t, dextest.Options{TLS: true, Config: dexConfig(t, g, c), StartAttempts: 3})
 	t.Logf("dex: serving the guide's configuration at %s, client %s", dex.IssuerURL, dex.ClientID)
 	install := parseHelmInstall(t, g.get(t, "install"), nil)
@@ -41,8 +42,8 @@ func testDex(t *testing.T, g guide, c *charttest.Cluster, bin string) {
 	}
 	rw.log(t, "commands and sample outputs")
 	s := &session{
-		admin: environ(pathEnv(c), "HOME="+t.TempDir(), "KUBECONFIG="+c.Kubeconfig),
-		developer: environ(pathEnv(c), "HOME="+home, "KUBECONFIG="+kubeconfig, "SSL_CERT_FILE="+bundle,
+		admin: environ(pathEnv(c, bins.pluginDir), "HOME="+t.TempDir(), "KUBECONFIG="+c.Kubeconfig),
+		developer: environ(pathEnv(c, bins.pluginDir), "HOME="+home, "KUBECONFIG="+kubeconfig, "SSL_CERT_FILE="+bundle,
 			"BROWSER="+testBinary(t), browserEnv+"=1"),
 		outputs: map[string]string{
 			"kubectl aksoidc setup": g.get(t, "setup-output").text,

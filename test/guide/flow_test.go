@@ -38,11 +38,11 @@ func TestGuide(t *testing.T) {
 	tooldir.Path(t, "helm", "helm") // skip (or fail in CI) before starting anything
 	charttest.KubeconformDir(t)
 	tooldir.Dex(t)
+	b := startBuild(t)
 	c := charttest.StartCluster(t)
-	bin := charttest.BuildProxy(t)
 	t.Run("renderings", func(t *testing.T) { t.Parallel(); testRenderings(t, g, c) })
-	t.Run("dex", func(t *testing.T) { t.Parallel(); testDex(t, g, c, bin) })
-	t.Run("entra", func(t *testing.T) { t.Parallel(); testEntra(t, g, c, bin) })
+	t.Run("dex", func(t *testing.T) { t.Parallel(); testDex(t, g, c, b.wait(t)) })
+	t.Run("entra", func(t *testing.T) { t.Parallel(); testEntra(t, g, c, b.wait(t).proxy) })
 }
 
 // dexConfig is the config of the guide's Dex values with the test's changes: the mockCallback
@@ -108,7 +108,7 @@ func environ(overrides ...string) []string {
 }
 
 // pathEnv puts the pinned kubectl and the built plugin first on PATH.
-func pathEnv(c *charttest.Cluster) string {
+func pathEnv(c *charttest.Cluster, pluginDir string) string {
 	return "PATH=" + filepath.Dir(c.KubectlPath) + string(os.PathListSeparator) + pluginDir + string(os.PathListSeparator) + os.Getenv("PATH")
 }
 

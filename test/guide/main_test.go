@@ -21,39 +21,55 @@ import (
 // CAs ($SSL_CERT_FILE), and exits.
 const browserEnv = "AKSOIDC_GUIDE_TEST_BROWSER"
 
-// pluginDir holds kubectl-aksoidc, built once by TestMain; on PATH, kubectl finds it as
-// `kubectl aksoidc`, as after the guide's install.
-var pluginDir string
-
 func TestMain(m *testing.M) {
 	if os.Getenv(browserEnv) == "1" {
 		os.Exit(browse(os.Args[len(os.Args)-1]))
 	}
-	os.Exit(buildAndRun(m))
+	os.Exit(m.Run())
 }
 
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "aksoidc-guide-")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "create build dir: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(dir) //nolint:errcheck // best effort, in the temp dir
-	pluginDir = dir
+// binaries are the built proxy and plugin; pluginDir, on PATH, lets kubectl find the plugin as
+// `kubectl aksoidc`, as after the guide's install.
+type binaries struct {
+	proxy, pluginDir string
+}
+
+// build is cmd/proxy and cmd/kubectl-aksoidc being built in one go build, in the background,
+// while the control plane starts.
+type build struct {
+	dir  string
+	done chan struct{}
+	err  error
+	out  []byte
+}
+
+func startBuild(t *testing.T) *build {
+	t.Helper()
 	root, err := tooldir.RepoRoot()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "kubectl-aksoidc"), "./cmd/kubectl-aksoidc")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build kubectl-aksoidc: %v\n%s", err, out)
-		return 1
+	b := &build{dir: t.TempDir(), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.dir+string(os.PathSeparator), "./cmd/proxy", "./cmd/kubectl-aksoidc")
+		cmd.Dir = root
+		b.out, b.err = cmd.CombinedOutput()
+	}()
+	t.Cleanup(func() { <-b.done }) // runs before the dir is removed
+	return b
+}
+
+// wait returns the binaries once built, or fails the test.
+func (b *build) wait(t *testing.T) binaries {
+	t.Helper()
+	<-b.done
+	if b.err != nil {
+		t.Fatalf("go build ./cmd/proxy ./cmd/kubectl-aksoidc: %v\n%s", b.err, b.out)
 	}
-	return m.Run()
+	return binaries{proxy: filepath.Join(b.dir, "proxy"), pluginDir: b.dir}
 }
 
 // browse GETs url with cookies, following redirects, and reports failure in its exit code.
