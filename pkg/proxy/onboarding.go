@@ -176,8 +176,10 @@ func (o *Onboarding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fileName is the kubeconfig's download name: the entries' name, with anything but letters,
 // digits, dots and dashes (an IPv6 address's colons) replaced.
 func (o *Onboarding) fileName() string {
-	return regexp.MustCompile(`[^A-Za-z0-9.-]`).ReplaceAllString(o.name, "-") + ".kubeconfig"
+	return notFileNameSafe.ReplaceAllString(o.name, "-") + ".kubeconfig"
 }
+
+var notFileNameSafe = regexp.MustCompile(`[^A-Za-z0-9.-]`)
 
 // kubeconfig is what `kubectl aksoidc setup --server` writes for this proxy, built by the same
 // code; it holds no credential, only how to get one.
