@@ -4,8 +4,9 @@
 // must name the release's archives exactly as checksums.txt does. A package
 // manager would refuse (or worse, install something else) otherwise.
 //
-// Usage: go run ./hack/releasecheck -dist dist -version 1.2.3
-// (run by hack/release-check.sh).
+// Usage: go run ./hack/releasecheck -dist dist -version 1.2.3 -tag v1.2.3
+// (run by hack/release-check.sh with dist/metadata.json's version and tag: a
+// snapshot's tag is the last one, or v0.0.0, and the URLs name it).
 package main
 
 import (
@@ -24,14 +25,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dist := fs.String("dist", "dist", "goreleaser's dist directory")
 	version := fs.String("version", "", "the release's version, without a leading v")
+	tag := fs.String("tag", "", "the release's git tag, which its download URLs name")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *version == "" {
-		_, _ = fmt.Fprintln(stderr, "releasecheck: --version is required")
+	if *version == "" || *tag == "" {
+		_, _ = fmt.Fprintln(stderr, "releasecheck: --version and --tag are required")
 		return 2
 	}
-	problems := check(*dist, *version)
+	problems := check(*dist, *version, *tag)
 	for _, p := range problems {
 		_, _ = fmt.Fprintf(stderr, "releasecheck: %s\n", p)
 	}
@@ -43,12 +45,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // check returns every problem found, in a stable order.
-func check(dist, version string) []string {
+func check(dist, version, tag string) []string {
 	sums, err := readChecksums(dist)
 	if err != nil {
 		return []string{err.Error()}
 	}
-	r := release{dist: dist, version: version, sums: sums}
+	r := release{dist: dist, version: version, tag: tag, sums: sums}
 	var problems []string
 	for _, c := range []func() []string{r.checkSBOMs, r.checkCask, r.checkScoop, r.checkWinget} {
 		problems = append(problems, c()...)

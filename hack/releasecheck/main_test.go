@@ -13,7 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const testVersion = "1.2.3-snapshot-abc1234"
+// A snapshot's version and the tag its URLs name, as goreleaser makes them.
+const (
+	testVersion = "1.2.3-snapshot-abc1234"
+	testTag     = "v1.2.2"
+)
 
 // sum is a made-up archive's sha256.
 func sum(name string) string {
@@ -21,7 +25,7 @@ func sum(name string) string {
 	return hex.EncodeToString(h[:])
 }
 
-func url(name string) string { return downloadBase + "v" + testVersion + "/" + name }
+func url(name string) string { return downloadBase + testTag + "/" + name }
 
 // writeDist writes a dist/ as goreleaser does (checksums, SBOMs, cask,
 // Scoop and winget manifests), then applies edit to its files.
@@ -30,8 +34,10 @@ func writeDist(t *testing.T, edit func(files map[string]string)) string {
 	files := map[string]string{}
 	var sums strings.Builder
 	for _, a := range append(sortedValues(pluginArchives), proxyArchives...) {
-		fmt.Fprintf(&sums, "%s  %s\n", sum(a), a)
-		files[a+".sbom.json"] = `{"spdxVersion":"SPDX-2.3","name":"` + a + `","packages":[{"name":"stdlib"},{"name":"github.com/aksoidc/aksoidc"}]}`
+		sbom := `{"spdxVersion":"SPDX-2.3","name":"` + a + `","packages":[{"name":"stdlib"},{"name":"github.com/aksoidc/aksoidc"}]}`
+		h := sha256.Sum256([]byte(sbom))
+		fmt.Fprintf(&sums, "%s  %s\n%x  %s.sbom.json\n", sum(a), a, h, a)
+		files[a+".sbom.json"] = sbom
 	}
 	files["checksums.txt"] = sums.String()
 	files["homebrew/Casks/kubectl-aksoidc.rb"] = cask()
@@ -58,10 +64,10 @@ func writeDist(t *testing.T, edit func(files map[string]string)) string {
 	return dir
 }
 
-// cask is goreleaser's cask layout, URLs with Ruby interpolation.
+// cask is goreleaser's cask layout.
 func cask() string {
 	entry := func(a string) string {
-		return fmt.Sprintf("      url \"%s\"\n      sha256 \"%s\"\n", strings.ReplaceAll(url(a), testVersion, "#{version}"), sum(a))
+		return fmt.Sprintf("      url \"%s\"\n      sha256 \"%s\"\n", url(a), sum(a))
 	}
 	return "cask \"kubectl-aksoidc\" do\n  version \"" + testVersion + "\"\n\n  on_macos do\n    on_intel do\n" +
 		entry("kubectl-aksoidc_darwin_amd64.tar.gz") + "    end\n    on_arm do\n" + entry("kubectl-aksoidc_darwin_arm64.tar.gz") +
@@ -120,7 +126,10 @@ func TestCheck(t *testing.T) {
 		{
 			name: "an SBOM without the module",
 			edit: replace(darwinArm64+".sbom.json", `{"name":"github.com/aksoidc/aksoidc"}`, `{"name":"other"}`),
-			want: []string{"DIST/" + darwinArm64 + ".sbom.json: no package github.com/aksoidc/aksoidc"},
+			want: []string{
+				"checksums.txt does not list " + darwinArm64 + ".sbom.json with its sha256",
+				"DIST/" + darwinArm64 + ".sbom.json: no package github.com/aksoidc/aksoidc",
+			},
 		},
 		{
 			name: "a cask sha256 that is not the archive's",
@@ -129,9 +138,9 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "a cask URL of another release",
-			edit: replace(caskPath, "v#{version}/"+darwinArm64, "v0.0.1/"+darwinArm64),
+			edit: replace(caskPath, testTag+"/"+darwinArm64, "v0.0.1/"+darwinArm64),
 			want: []string{
-				fmt.Sprintf("DIST/%s: URL %q is not an asset of release v%s", caskPath, downloadBase+"v0.0.1/"+darwinArm64, testVersion),
+				fmt.Sprintf("DIST/%s: URL %q is not an asset of release %s", caskPath, downloadBase+"v0.0.1/"+darwinArm64, testTag),
 				fmt.Sprintf("DIST/%s: names archives [kubectl-aksoidc_darwin_amd64.tar.gz kubectl-aksoidc_linux_amd64.tar.gz kubectl-aksoidc_linux_arm64.tar.gz], want [kubectl-aksoidc_darwin_amd64.tar.gz kubectl-aksoidc_darwin_arm64.tar.gz kubectl-aksoidc_linux_amd64.tar.gz kubectl-aksoidc_linux_arm64.tar.gz]", caskPath),
 			},
 		},
@@ -163,7 +172,7 @@ func TestCheck(t *testing.T) {
 			for _, w := range tt.want {
 				want = append(want, strings.ReplaceAll(w, "DIST", dist))
 			}
-			if diff := cmp.Diff(want, check(dist, testVersion)); diff != "" {
+			if diff := cmp.Diff(want, check(dist, testVersion, testTag)); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
@@ -173,11 +182,11 @@ func TestCheck(t *testing.T) {
 func TestRunExitCodes(t *testing.T) {
 	dist := writeDist(t, nil)
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-dist", dist, "-version", testVersion}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"-dist", dist, "-version", testVersion, "-tag", testTag}, &stdout, &stderr); code != 0 {
 		t.Errorf("run on a good dist: exit %d, stderr %s", code, stderr.String())
 	}
 	stderr.Reset()
-	if code := run([]string{"-dist", dist, "-version", "9.9.9"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no version \"9.9.9\"") {
+	if code := run([]string{"-dist", dist, "-version", "9.9.9", "-tag", testTag}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no version \"9.9.9\"") {
 		t.Errorf("run with another version: exit %d, stderr %s; want 1 and the cask's version named", code, stderr.String())
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -28,7 +30,7 @@ var pluginArchives = map[string]string{
 var proxyArchives = []string{"aksoidc-proxy_linux_amd64.tar.gz", "aksoidc-proxy_linux_arm64.tar.gz"}
 
 type release struct {
-	dist, version string
+	dist, version, tag string
 	// sums maps a file name to its sha256 in checksums.txt.
 	sums map[string]string
 }
@@ -58,18 +60,13 @@ func readChecksums(dist string) (map[string]string, error) {
 	return sums, nil
 }
 
-// url is the download URL of a release asset.
-func (r release) url(name string) string {
-	return downloadBase + "v" + r.version + "/" + name
-}
-
 // asset returns the archive name a download URL names (empty when it names
 // none of the release's assets) and a problem unless checksums.txt gives that
 // archive the same sha256.
 func (r release) asset(where, url, sha256 string) (string, string) {
-	name, ok := strings.CutPrefix(url, downloadBase+"v"+r.version+"/")
+	name, ok := strings.CutPrefix(url, downloadBase+r.tag+"/")
 	if !ok || strings.Contains(name, "/") {
-		return "", fmt.Sprintf("%s: URL %q is not an asset of release v%s", where, url, r.version)
+		return "", fmt.Sprintf("%s: URL %q is not an asset of release %s", where, url, r.tag)
 	}
 	want, ok := r.sums[name]
 	if !ok {
@@ -90,9 +87,9 @@ type spdxDocument struct {
 	} `json:"packages"`
 }
 
-// checkSBOMs wants dist/<archive>.sbom.json for every archive, an SPDX
-// document that lists the project's Go module (syft reads it from the
-// binary's build information).
+// checkSBOMs wants dist/<archive>.sbom.json for every archive, in
+// checksums.txt (so the signature covers it), an SPDX document that lists the
+// project's Go module (syft reads it from the binary's build information).
 func (r release) checkSBOMs() []string {
 	archives := append(sortedValues(pluginArchives), proxyArchives...)
 	var problems []string
@@ -105,6 +102,9 @@ func (r release) checkSBOMs() []string {
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("no SBOM for %s: %v", a, err))
 			continue
+		}
+		if h := sha256.Sum256(data); r.sums[a+".sbom.json"] != hex.EncodeToString(h[:]) {
+			problems = append(problems, fmt.Sprintf("checksums.txt does not list %s.sbom.json with its sha256", a))
 		}
 		var doc spdxDocument
 		if err := json.Unmarshal(data, &doc); err != nil {
