@@ -42,6 +42,30 @@ func TestOnboardingPageAndKubeconfig(t *testing.T) {
 		t.Fatalf("the proxy serves at %s, not %s", p.url, url)
 	}
 
+	// Without a token only a browser's visit is the page's; kubectl's and curl's are refused as
+	// before, and the API server never sees them.
+	type answer struct {
+		Status      int
+		ContentType string
+	}
+	got := map[string]answer{}
+	want := map[string]answer{
+		"GET / as a browser": {200, "text/html; charset=utf-8"}, "HEAD / as a browser": {200, "text/html; charset=utf-8"},
+		"GET / as kubectl get --raw": {401, "application/json"}, "GET / as curl": {401, "application/json"},
+		"GET /kubeconfig as curl": {200, "application/yaml; charset=utf-8"},
+	}
+	for name, r := range map[string]struct{ method, path, accept string }{
+		"GET / as a browser": {"GET", "/", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}, "HEAD / as a browser": {"HEAD", "/", "text/html"},
+		"GET / as kubectl get --raw": {"GET", "/", "application/json, */*"}, "GET / as curl": {"GET", "/", "*/*"},
+		"GET /kubeconfig as curl": {"GET", "/kubeconfig", "*/*"},
+	} {
+		status, header, _ := request(t, r.method, url+r.path, r.accept, p.caFile)
+		got[name] = answer{status, header.Get("Content-Type")}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("answers without a token (-want +got):\n%s", diff)
+	}
+
 	dom := chromium(t, "--dump-dom", url)
 	for _, want := range []string{
 		`<body data-script="ran" data-style="applied">`, // the CSP let the page's own script and style run
@@ -141,27 +165,38 @@ func caFingerprint(t *testing.T, caFile string) string {
 	return "SHA256:" + strings.Join(hex, ":")
 }
 
-// download GETs url as curl would (Accept */*, no credentials), trusting caFile.
-func download(t *testing.T, url, caFile string) []byte {
+// request sends method url with accept and no credentials, trusting caFile, and returns the
+// status, headers and body.
+func request(t *testing.T, method, url, accept, caFile string) (int, http.Header, []byte) {
 	t.Helper()
 	ca, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: testpki.ClientConfig(t, ca)}}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Accept", "*/*")
+	req.Header.Set("Accept", accept)
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v\n%s", url, resp.StatusCode, err, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+// download GETs url as curl would (Accept */*, no credentials), trusting caFile.
+func download(t *testing.T, url, caFile string) []byte {
+	t.Helper()
+	status, _, body := request(t, http.MethodGet, url, "*/*", caFile)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", url, status, body)
 	}
 	return body
 }
