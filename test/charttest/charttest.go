@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/aksoidc/aksoidc/test/tooldir"
 )
@@ -54,6 +56,7 @@ type Cluster struct {
 // StartCluster runs kube-apiserver and etcd with the CRDs of CRDDir until the test ends.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	ctrllog.SetLogger(logr.Discard()) // envtest logs through it, and prints a stack when unset
 	dir := tooldir.ControlPlaneDir(t)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,

@@ -188,7 +188,7 @@ var wantBlocks = map[string]string{
 	"expose-lb": kindValues, "private-cluster": kindValues, "internal-lb": kindValues, "expose-contour": kindValues,
 	"proxy-dex": kindValues, "proxy-entra": kindValues, "readme-entra": kindValues,
 	"install": kindCommands, "rbac": kindCommands, "as": kindCommands, "setup": kindCommands, "use": kindCommands,
-	"verify": kindCommands, "readme-install": kindCommands,
+	"verify": kindCommands, "forget": kindCommands, "readme-install": kindCommands,
 	"rolebinding": kindManifest, "dex-structured": kindAuthnConfig, "entra-v1": kindAuthnConfig,
 	"setup-output": kindOutput, "whoami": kindOutput, "refusal-log": kindOutput,
 }

@@ -45,7 +45,7 @@ type session struct {
 }
 
 var (
-	assignment = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*=\S+$`)
+	assignment = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*=`)
 	comment    = regexp.MustCompile(`\s+#\s*(.*)$`)
 )
 

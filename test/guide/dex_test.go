@@ -60,6 +60,8 @@ func testDex(t *testing.T, g guide, c *charttest.Cluster, bins binaries) {
 		t.Errorf("Dex saw %d logins, want 1: setup's, the token then comes from the plugin's cache", n)
 	}
 	testStructured(t, g, c, bin, s, dex, bundle, rw)
+	s.vars = nil
+	s.run(t, g.get(t, "forget"), rw) // last: logout forgets the token the steps above use
 }
 
 // testStructured runs section 10's AuthenticationConfiguration, "the Dex entry of section 6, as
