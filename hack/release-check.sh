@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # Checks the release configuration end to end without publishing anything:
-# goreleaser check, a snapshot release into dist/ (every archive, the krew
-# manifest and checksums; no container image, as no Docker engine runs here),
-# krew's manifest validation, then a krew install of the host's archive into a
-# throwaway KREW_ROOT and the installed plugin's `version`.
+# goreleaser check, a snapshot release into dist/ (every archive, an SPDX SBOM
+# per archive from syft, checksums.txt signed by cosign with a throw-away key,
+# the krew, Homebrew, Scoop and winget manifests; no container image, as no
+# Docker engine runs here), then:
+# - cosign verify-blob of the checksums' bundle with the throw-away public
+#   key, and a tampered checksums.txt refused;
+# - hack/releasecheck: an SBOM per archive, the cask's, Scoop's and winget's
+#   URLs and hashes against checksums.txt;
+# - krew's manifest validation, a krew install of the host's archive into a
+#   throwaway KREW_ROOT and the installed plugin's `version`;
+# - the Helm chart packaged with the release's version (dist/chart/), pushed
+#   to go-containerregistry's registry on 127.0.0.1 and used from there by
+#   helm pull/show/template/install --dry-run=server against a real
+#   kube-apiserver (test/release's TestChartOCIRoundTrip).
 #
 # Works in a fresh clone without tags or a remote (CI=true): the snapshot's
 # version comes from .goreleaser.yaml's snapshot.version_template.
@@ -19,6 +29,7 @@ CACHE_ROOT=${AKSOIDC_TOOL_CACHE:-$HOME/.cache/aksoidc}
 GORELEASER=$CACHE_ROOT/goreleaser-$GORELEASER_VERSION/goreleaser
 KREW=$CACHE_ROOT/krew-$KREW_VERSION/krew
 VALIDATE_KREW_MANIFEST=$CACHE_ROOT/krew-$KREW_VERSION/validate-krew-manifest
+COSIGN=$CACHE_ROOT/cosign-$COSIGN_VERSION/cosign
 MANIFEST=dist/krew/aksoidc.yaml
 
 die() {
@@ -82,9 +93,52 @@ default_remote() {
 	export GIT_CONFIG_VALUE_0=https://github.com/aksoidc/aksoidc.git
 }
 
+# throwaway_key has .goreleaser.yaml's signs sign offline with a new key pair
+# in dir (see the comment there): no transparency log, no TUF repository.
+throwaway_key() {
+	local dir=$1
+	COSIGN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+	export COSIGN_PASSWORD
+	(cd "$dir" && "$COSIGN" generate-key-pair --output-key-prefix release-check >/dev/null)
+	"$COSIGN" signing-config create --out "$dir/signing-config.json"
+	"$COSIGN" trusted-root create --out "$dir/trusted-root.json"
+	export COSIGN_KEY=$dir/release-check.key COSIGN_SIGNING_CONFIG=$dir/signing-config.json
+	export COSIGN_TRUSTED_ROOT=$dir/trusted-root.json
+}
+
+# verify_checksums verifies the bundle of checksums.txt with the public key,
+# then that checksums.txt with a line added fails the same verification.
+verify_checksums() {
+	local dir=$1 bundle=dist/checksums.txt.sigstore.json
+	[[ -f $bundle ]] || die "goreleaser did not sign dist/checksums.txt into $bundle"
+	local verify=("$COSIGN" verify-blob --key "$dir/release-check.pub" --bundle "$bundle"
+		--trusted-root "$COSIGN_TRUSTED_ROOT" --insecure-ignore-tlog)
+	step "cosign verify-blob --bundle $bundle dist/checksums.txt"
+	"${verify[@]}" dist/checksums.txt 2>&1 | grep -qx "Verified OK" || die "cosign does not verify dist/checksums.txt"
+	{ cat dist/checksums.txt && printf '%064d  kubectl-aksoidc_linux_amd64.tar.gz\n' 0; } >"$dir/tampered.txt"
+	if "${verify[@]}" "$dir/tampered.txt" >/dev/null 2>&1; then
+		die "cosign verified a tampered checksums.txt with the bundle of the real one"
+	fi
+}
+
+# check_chart packages the chart with the release's version and has
+# TestChartOCIRoundTrip push it to a real registry and install it from there.
+check_chart() {
+	local version=$1 pkg
+	pkg=$(hack/chart-package.sh "$version" dist/chart)
+	step "helm chart $pkg through an OCI registry on 127.0.0.1"
+	AKSOIDC_RELEASE_CHART=$PWD/$pkg go test -count=1 -run '^TestChartOCIRoundTrip$' ./test/release
+}
+
 main() {
-	hack/tools/build.sh goreleaser krew
+	hack/tools/build.sh goreleaser krew syft cosign registry helm k8s
 	default_remote
+	local work
+	work=$(mktemp -d)
+	# shellcheck disable=SC2064 # expand now: work is local
+	trap "rm -rf '$work'" EXIT
+	export PATH="$CACHE_ROOT/syft-$SYFT_VERSION:$CACHE_ROOT/cosign-$COSIGN_VERSION:$PATH"
+	throwaway_key "$work"
 
 	step "goreleaser check"
 	"$GORELEASER" check
@@ -93,6 +147,7 @@ main() {
 	"$GORELEASER" release --snapshot --clean --skip=publish,docker \
 		--parallelism "${RELEASE_CHECK_PARALLELISM:-2}"
 	check_archives
+	verify_checksums "$work"
 
 	local version commit date
 	version=$(metadata_field version)
@@ -102,16 +157,16 @@ main() {
 	date=$(TZ=UTC0 git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ "$commit")
 	local want="v$version (commit ${commit:0:7}, built $date)"
 
+	step "releasecheck: SBOMs, Homebrew, Scoop and winget manifests"
+	go run ./hack/releasecheck -dist dist -version "$version" -tag "$(metadata_field tag)"
+
 	step "validate-krew-manifest $MANIFEST"
 	"$VALIDATE_KREW_MANIFEST" -manifest "$MANIFEST" -skip-install
 	grep -qx "  version: v$version" "$MANIFEST" || die "$MANIFEST does not have version v$version"
 
-	local os arch krew_root
+	local os arch krew_root=$work/krew
 	os=$(go env GOHOSTOS)
 	arch=$(go env GOHOSTARCH)
-	krew_root=$(mktemp -d)
-	# shellcheck disable=SC2064 # expand now: krew_root is local
-	trap "rm -rf '$krew_root'" EXIT
 	step "krew install --manifest=$MANIFEST --archive=dist/kubectl-aksoidc_${os}_$arch.tar.gz"
 	KREW_ROOT=$krew_root "$KREW" install --manifest="$MANIFEST" \
 		--archive="dist/kubectl-aksoidc_${os}_$arch.tar.gz" </dev/null
@@ -123,6 +178,7 @@ main() {
 			die "no dist/aksoidc-proxy_linux_$arch*/aksoidc-proxy"
 		check_version "$proxy" "aksoidc-proxy $want"
 	fi
+	check_chart "$version"
 	step "ok: $version"
 }
 
