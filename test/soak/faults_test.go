@@ -216,6 +216,8 @@ func TestServingCertificateRotated(t *testing.T) {
 		p.rotateCertificate(t)
 		poll.Until(t, 60*time.Second, func() bool { return !serials[servedSerial(t, p)] })
 		serials[servedSerial(t, p)] = true
+		before := g.ok.Load()
+		poll.Until(t, 60*time.Second, func() bool { return g.ok.Load() > before+10 }) // requests on the new one
 	}
 	g.halt()
 	report(t, "serving-cert-rotated", "rotations", 3, "requests-ok", g.ok.Load(), "failed", g.failed.Load())

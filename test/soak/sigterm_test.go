@@ -77,7 +77,17 @@ func newBalancer(t *testing.T, backends ...string) string {
 		t.Fatal(err)
 	}
 	var conns sync.WaitGroup
-	t.Cleanup(func() { _ = l.Close(); conns.Wait() })
+	var mu sync.Mutex
+	var open []net.Conn
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		for _, c := range open { // a client's idle connection would hold it open for ever
+			_ = c.Close()
+		}
+		mu.Unlock()
+		conns.Wait()
+	})
 	var next atomic.Int64
 	go func() {
 		for {
@@ -85,6 +95,9 @@ func newBalancer(t *testing.T, backends ...string) string {
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			open = append(open, c)
+			mu.Unlock()
 			conns.Go(func() { balance(c, backends, int(next.Add(1))) })
 		}
 	}()
