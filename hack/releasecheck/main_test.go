@@ -34,7 +34,7 @@ func writeDist(t *testing.T, edit func(files map[string]string)) string {
 	files := map[string]string{}
 	var sums strings.Builder
 	for _, a := range append(sortedValues(pluginArchives), proxyArchives...) {
-		sbom := `{"spdxVersion":"SPDX-2.3","name":"` + a + `","packages":[{"name":"stdlib"},{"name":"github.com/aksoidc/aksoidc"}]}`
+		sbom := `{"spdxVersion":"SPDX-2.3","name":"` + a + `","packages":[{"name":"stdlib"},{"name":"github.com/aksoidc/aksoidc","versionInfo":"v0.0.0-20261202093856-29c5dcff9f46"}]}`
 		h := sha256.Sum256([]byte(sbom))
 		fmt.Fprintf(&sums, "%s  %s\n%x  %s.sbom.json\n", sum(a), a, h, a)
 		files[a+".sbom.json"] = sbom
@@ -125,10 +125,18 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "an SBOM without the module",
-			edit: replace(darwinArm64+".sbom.json", `{"name":"github.com/aksoidc/aksoidc"}`, `{"name":"other"}`),
+			edit: replace(darwinArm64+".sbom.json", `"name":"github.com/aksoidc/aksoidc"`, `"name":"other"`),
 			want: []string{
 				"checksums.txt does not list " + darwinArm64 + ".sbom.json with its sha256",
 				"DIST/" + darwinArm64 + ".sbom.json: no package github.com/aksoidc/aksoidc",
+			},
+		},
+		{
+			name: "an SBOM without the module's version",
+			edit: replace(darwinArm64+".sbom.json", `"versionInfo":"v0.0.0-20261202093856-29c5dcff9f46"`, `"versionInfo":"UNKNOWN"`),
+			want: []string{
+				"checksums.txt does not list " + darwinArm64 + ".sbom.json with its sha256",
+				"DIST/" + darwinArm64 + `.sbom.json: github.com/aksoidc/aksoidc has version "UNKNOWN", want the module's`,
 			},
 		},
 		{

@@ -83,13 +83,15 @@ type spdxDocument struct {
 	SPDXVersion string `json:"spdxVersion"`
 	Name        string `json:"name"`
 	Packages    []struct {
-		Name string `json:"name"`
+		Name        string `json:"name"`
+		VersionInfo string `json:"versionInfo"`
 	} `json:"packages"`
 }
 
 // checkSBOMs wants dist/<archive>.sbom.json for every archive, in
 // checksums.txt (so the signature covers it), an SPDX document that lists the
-// project's Go module (syft reads it from the binary's build information).
+// project's Go module with its version (syft reads both from the binary's
+// build information).
 func (r release) checkSBOMs() []string {
 	archives := append(sortedValues(pluginArchives), proxyArchives...)
 	var problems []string
@@ -114,20 +116,25 @@ func (r release) checkSBOMs() []string {
 		if !strings.HasPrefix(doc.SPDXVersion, "SPDX-2.") {
 			problems = append(problems, fmt.Sprintf("%s: spdxVersion %q, want SPDX-2.x", path, doc.SPDXVersion))
 		}
-		if !hasPackage(doc, "github.com/aksoidc/aksoidc") {
+		switch v, ok := packageVersion(doc, "github.com/aksoidc/aksoidc"); {
+		case !ok:
 			problems = append(problems, fmt.Sprintf("%s: no package github.com/aksoidc/aksoidc", path))
+		case !strings.HasPrefix(v, "v"):
+			// (devel) or UNKNOWN: the binary was built without -buildvcs.
+			problems = append(problems, fmt.Sprintf("%s: github.com/aksoidc/aksoidc has version %q, want the module's", path, v))
 		}
 	}
 	return problems
 }
 
-func hasPackage(doc spdxDocument, name string) bool {
+// packageVersion returns the version of the package called name.
+func packageVersion(doc spdxDocument, name string) (string, bool) {
 	for _, p := range doc.Packages {
 		if p.Name == name {
-			return true
+			return p.VersionInfo, true
 		}
 	}
-	return false
+	return "", false
 }
 
 func sortedValues(m map[string]string) []string {
