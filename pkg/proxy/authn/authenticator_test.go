@@ -302,6 +302,9 @@ func TestConfigErrorsNameTheSource(t *testing.T) {
 		{"missing file", filepath.Join(dir, "absent.yaml"), "", "read --authentication-config"},
 		{"unknown field", filepath.Join(dir, "unknown.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwtt: []\n", "unknown field"},
 		{"http issuer", filepath.Join(dir, "http.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: http://example.test, audiences: [a]}\n  claimMappings: {username: {claim: sub, prefix: \"\"}}\n", "https"},
+		{"a reserved extra key", filepath.Join(dir, "extra.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: https://example.test, audiences: [a]}\n" +
+			"  claimMappings:\n    username: {claim: sub, prefix: \"\"}\n    extra:\n    - {key: aksoidc.io/upn, valueExpression: claims.upn}\n",
+			`jwt[0].claimMappings.extra[0].key "aksoidc.io/upn": keys under aksoidc.io/ are set only by the proxy; use your own domain, such as example.com/upn`},
 		{"bad CEL", filepath.Join(dir, "cel.yaml"), "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: https://example.test, audiences: [a]}\n  claimMappings: {username: {expression: 'claims.'}}\n", "compilation failed"},
 	}
 	for _, tt := range tests {

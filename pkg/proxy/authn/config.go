@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -113,7 +114,26 @@ func Parse(data []byte) (Source, error) {
 	if err := validate(cfg); err != nil {
 		return Source{}, err
 	}
+	if err := refuseReservedExtras(cfg); err != nil {
+		return Source{}, err
+	}
 	return Source{Config: cfg, SigningAlgs: oidc.AllValidSigningAlgorithms()}, nil
+}
+
+// refuseReservedExtras refuses, when the configuration is loaded, an extra mapping the proxy
+// would refuse on every token (CheckIdentity): keys under ReservedExtraPrefix are the proxy's.
+// Loaded, it would make the proxy ready and then answer every user with 401.
+func refuseReservedExtras(cfg *apiserver.AuthenticationConfiguration) error {
+	var errs []error
+	for i, jwt := range cfg.JWT {
+		for j, extra := range jwt.ClaimMappings.Extra {
+			if strings.HasPrefix(extra.Key, ReservedExtraPrefix) {
+				errs = append(errs, fmt.Errorf("jwt[%d].claimMappings.extra[%d].key %q: keys under %s are set only by the proxy; "+
+					"use your own domain, such as example.com/%s", i, j, extra.Key, ReservedExtraPrefix, strings.TrimPrefix(extra.Key, ReservedExtraPrefix)))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func validate(cfg *apiserver.AuthenticationConfiguration) error {
