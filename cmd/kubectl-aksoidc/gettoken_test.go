@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +135,33 @@ func TestPrintIdentityExpired(t *testing.T) {
 	want := "Issuer:  https://i\nSubject: bob\nName:    \nEmail:   \nGroups:  a, b\nExpiry:  2023-11-14T22:13:20Z (expired; get-token refreshes it)\n"
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestUnusableCacheDirStillGivesAToken: where the cache directory cannot be used (here a file
+// stands in its place; a read-only home does the same), kubectl still gets the token and the
+// user one warning; the next call logs in again.
+func TestUnusableCacheDirStillGivesAToken(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(blocker, "cache")
+	for i := 1; i <= 2; i++ {
+		got := deviceLogin(t, p, dir, nil)
+		lines := strings.Split(strings.TrimSuffix(got.stderr, "\n"), "\n")
+		if got.code != 0 || !strings.Contains(got.stdout, `"token":"ey`) {
+			t.Fatalf("run %d: exit %d, stdout %q, stderr %q; want the ExecCredential", i, got.code, got.stdout, got.stderr)
+		}
+		want := []string{"warning: token cache dir: lstat " + dir + ": not a directory: it is not used; fix it or choose another --token-cache-dir",
+			"Open " + p.URL + "/device and enter the code ABCD-EFGH to log in."}
+		if diff := cmp.Diff(want, lines); diff != "" {
+			t.Errorf("run %d: stderr (-want +got):\n%s", i, diff)
+		}
+		if p.Logins() != i {
+			t.Errorf("run %d: %d logins, want %d", i, p.Logins(), i)
+		}
 	}
 }

@@ -56,10 +56,16 @@ func GetToken(ctx context.Context, cfg Config, deps Deps) (Token, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, cfg.LoginTimeout, ErrLoginTimeout)
 	defer cancel()
 	unlock, err := deps.Lock(ctx, id)
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return Token{}, timeoutOr(ctx, cfg.LoginTimeout, fmt.Errorf("wait for another kubectl-aksoidc process: %w", err))
+	case err != nil:
+		// The cache directory cannot be used (read-only home, a file in its place): kubectl
+		// still gets a token; saving it will say why it was not kept.
+		cfg.Log.Printf(1, "renewing without the lock: %v", err)
+	default:
+		defer unlock()
 	}
-	defer unlock()
 	e, err := renew(ctx, cfg, deps, id)
 	if err != nil {
 		return Token{}, timeoutOr(ctx, cfg.LoginTimeout, err)
