@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aksoidc/aksoidc/test/kubetest"
+	"github.com/aksoidc/aksoidc/test/loopback"
 	"github.com/aksoidc/aksoidc/test/testpki"
 	"github.com/aksoidc/aksoidc/test/tooldir"
 )
@@ -89,7 +89,7 @@ type ProxyOptions struct {
 // proxy stops (SIGTERM) when the test ends.
 func (c *Cluster) RunProxy(t testing.TB, bin, ns string, opts ProxyOptions) *Proxy {
 	t.Helper()
-	secure, probe := FreePort(t), FreePort(t)
+	secure, probe := loopback.Port(t), loopback.Port(t)
 	args := make([]string, 0, 2*len(opts.ValuesFiles)+4)
 	for _, f := range opts.ValuesFiles {
 		args = append(args, "-f", f)
@@ -274,18 +274,6 @@ func (p *Proxy) SelfSubjectReview(t testing.TB, token string) (int, authnv1.User
 		t.Fatal(err)
 	}
 	return resp.StatusCode, review.Status.UserInfo
-}
-
-// FreePort returns a 127.0.0.1 port nothing listens on now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	var lc net.ListenConfig
-	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TLSClient trusts caPEM only.

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aksoidc/aksoidc/test/loopback"
 	"github.com/aksoidc/aksoidc/test/tooldir"
 )
 
@@ -108,7 +108,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	bin := tooldir.Dex(t)
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := loopback.Addr(t)
 	path, clientID, err := issuerPathAndClient(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -324,21 +324,6 @@ func (s *Server) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 	}
-}
-
-// freeAddr returns a 127.0.0.1 address with a port nothing listens on now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	var lc net.ListenConfig
-	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	return addr
 }
 
 // tail returns the last lines of a log for a failure message.

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/aksoidc/aksoidc/test/dextest"
 	"github.com/aksoidc/aksoidc/test/kubetest"
+	"github.com/aksoidc/aksoidc/test/loopback"
 	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
@@ -32,7 +32,7 @@ func TestOnboardingPageAndKubeconfig(t *testing.T) {
 	cluster := kubetest.Start(t)
 	dex := dextest.Start(t, dextest.Options{TLS: true, ClientID: "kubectl-aksoidc"})
 	// The page's URL is configuration, so the port must be known before the proxy starts.
-	port := freePort(t)
+	port := loopback.Port(t)
 	url := fmt.Sprintf("https://127.0.0.1:%d", port)
 	p := startProxy(t, cluster.ProxyKubeconfig, "--oidc-issuer-url="+dex.IssuerURL, "--oidc-client-id="+dex.ClientID,
 		"--oidc-ca-file="+dex.CAFile, "--oidc-username-claim=email", "--oidc-groups-claim=groups",
@@ -107,18 +107,6 @@ func TestOnboardingPageAndKubeconfig(t *testing.T) {
 		t.Errorf("kubectl get --raw / through the proxy: %v, stderr (-want +got):\n%s", err, diff)
 	}
 	assertCounts(t, "after kubectl with the downloaded kubeconfig", dex.Logins(), 1, u.browser.launches(t), 1)
-}
-
-// freePort is a loopback port free a moment ago; the proxy binds it right after.
-func freePort(t *testing.T) int {
-	t.Helper()
-	var lc net.ListenConfig
-	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // chromium runs headless Chromium on a fresh profile and returns its stdout. The proxy's
