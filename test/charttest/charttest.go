@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,10 +54,14 @@ type Cluster struct {
 	Mapper      *restmapper.DeferredDiscoveryRESTMapper
 }
 
+// discardEnvtestLog sets controller-runtime's logger once per process: envtest logs through it
+// and prints a stack when it is unset, and setting it from parallel tests is a data race.
+var discardEnvtestLog = sync.OnceFunc(func() { ctrllog.SetLogger(logr.Discard()) })
+
 // StartCluster runs kube-apiserver and etcd with the CRDs of CRDDir until the test ends.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
-	ctrllog.SetLogger(logr.Discard()) // envtest logs through it, and prints a stack when unset
+	discardEnvtestLog()
 	dir := tooldir.ControlPlaneDir(t)
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
