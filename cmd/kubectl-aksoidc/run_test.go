@@ -105,10 +105,12 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "setup: every flag checked before the server is contacted",
+			env:  map[string]string{"KUBERC": "off"},
 			args: []string{"setup", "--server", "https://127.0.0.1:1", "--grant-type", "password",
-				"--server-certificate-authority", "/nonexistent/proxy-ca.pem"},
+				"--server-certificate-authority", "/nonexistent/proxy-ca.pem", "--kuberc", "/tmp/kuberc"},
 			want: p + "--grant-type \"password\": want one of authcode, authcode-keyboard, device-code\n" +
-				p + "--server-certificate-authority \"/nonexistent/proxy-ca.pem\": cannot read it: no such file or directory\n",
+				p + "--server-certificate-authority \"/nonexistent/proxy-ca.pem\": cannot read it: no such file or directory\n" +
+				p + "--kuberc: $KUBERC=off turns kuberc off; kubectl refuses both together\n",
 		},
 	}
 	for _, tc := range cases {

@@ -77,10 +77,8 @@ func newSetupCommand(s streams) *cobra.Command {
 		Short: "Log in once, show who you are, and write a kubeconfig that uses kubectl-aksoidc",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
-				return err
-			}
-			if _, _, err := setup.KubercFile(o.kuberc, s.getenv); err != nil {
+			_, _, kubercErr := setup.KubercFile(o.kuberc, s.getenv)
+			if err := cli.Usage(o.validate(), kubercErr); err != nil {
 				return err
 			}
 			return o.run(cmd, s)
