@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -69,19 +68,9 @@ func (o *logoutOptions) run(ctx context.Context, s streams, cfg login.Config) er
 	return err
 }
 
-// runAll forgets every cached token; it revokes none, since an entry does not say which
-// issuer and client it came from.
+// runAll forgets every cached token (login.LogoutAll), whatever --token-cache-storage says.
 func (o *logoutOptions) runAll(s streams) error {
-	var errs []error
-	for i, st := range login.EveryCache(o.cacheDir) {
-		if err := st.DeleteAll(); err != nil && i == 0 {
-			// No keyring means nothing was stored there.
-			o.log.Printf(1, "skipping the OS keyring: %v", err)
-		} else if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := login.LogoutAll(login.EveryCache(o.cacheDir), o.log); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(s.err, "Removed all cached tokens (none revoked at the identity provider).")

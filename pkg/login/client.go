@@ -25,24 +25,9 @@ type client struct {
 }
 
 func newClient(ctx context.Context, cfg Config) (*client, error) {
-	hc := cfg.HTTPClient
-	if hc == nil {
-		var err error
-		if hc, err = NewHTTPClient(cfg.TLS, cfg.Log); err != nil {
-			return nil, err
-		}
-		if cfg.TLS.InsecureSkipVerify {
-			cfg.Log.Printf(0, "warning: --insecure-skip-tls-verify: the issuer's TLS certificate is not verified")
-		}
-	}
-	ctx = withHTTPClient(ctx, hc)
-	p, err := oidc.NewProvider(ctx, cfg.IssuerURL)
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err // its URL repeats the issuer's
-	}
+	p, hc, err := discover(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--issuer-url %s: discovery failed: %w", cfg.IssuerURL, err)
+		return nil, err
 	}
 	return &client{
 		cfg: cfg,
@@ -55,6 +40,35 @@ func newClient(ctx context.Context, cfg Config) (*client, error) {
 		},
 		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.now}),
 	}, nil
+}
+
+// discover reads the issuer's discovery document with the HTTP client cfg asks for.
+func discover(ctx context.Context, cfg Config) (*oidc.Provider, *http.Client, error) {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		var err error
+		if hc, err = NewHTTPClient(cfg.TLS, cfg.Log); err != nil {
+			return nil, nil, err
+		}
+		if cfg.TLS.InsecureSkipVerify {
+			cfg.Log.Printf(0, "warning: --insecure-skip-tls-verify: the issuer's TLS certificate is not verified")
+		}
+	}
+	p, err := oidc.NewProvider(withHTTPClient(ctx, hc), cfg.IssuerURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--issuer-url %s: discovery failed: %w", cfg.IssuerURL, unwrapURLError(err))
+	}
+	return p, hc, nil
+}
+
+// unwrapURLError drops a *url.Error's URL: the issuer's, said already, or one that could
+// carry what the request sent.
+func unwrapURLError(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
 }
 
 func withHTTPClient(ctx context.Context, hc *http.Client) context.Context {

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
-
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
@@ -51,14 +49,29 @@ func Logout(ctx context.Context, cfg Config, stores []tokencache.Store) (LogoutR
 		res.Revoked, res.RevocationErr = revoke(ctx, cfg, refresh)
 		res.NoRevocationEndpoint = !res.Revoked && res.RevocationErr == nil
 	}
+	return res, forget(stores, cfg.Log, func(st tokencache.Store) error { return st.Delete(id) })
+}
+
+// LogoutAll forgets every cached token in every one of stores (EveryCache); it revokes none,
+// since an entry does not say which issuer and client it came from.
+func LogoutAll(stores []tokencache.Store, log Logger) error {
+	return forget(stores, log, tokencache.Store.DeleteAll)
+}
+
+// forget runs del on every store. The keyring, first of several, may simply be absent, which
+// means nothing was stored there.
+func forget(stores []tokencache.Store, log Logger, del func(tokencache.Store) error) error {
 	var errs []error
 	for i, st := range stores {
-		keyring := i == 0 && len(stores) > 1 // the keyring (first of several) may simply be absent
-		if err := st.Delete(id); err != nil && !keyring {
+		err := del(st)
+		switch {
+		case err != nil && i == 0 && len(stores) > 1:
+			log.Printf(1, "skipping the OS keyring: %v", err)
+		case err != nil:
 			errs = append(errs, err)
 		}
 	}
-	return res, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // revocationTimeout bounds the whole revocation: logging out must not hang on an issuer.
@@ -70,16 +83,9 @@ const revocationTimeout = 10 * time.Second
 func revoke(ctx context.Context, cfg Config, refreshToken string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, revocationTimeout)
 	defer cancel()
-	hc := cfg.HTTPClient
-	if hc == nil {
-		var err error
-		if hc, err = NewHTTPClient(cfg.TLS, cfg.Log); err != nil {
-			return false, err
-		}
-	}
-	p, err := oidc.NewProvider(withHTTPClient(ctx, hc), cfg.IssuerURL)
+	p, hc, err := discover(ctx, cfg)
 	if err != nil {
-		return false, fmt.Errorf("discovery at %s: %w", cfg.IssuerURL, unwrapURLError(err))
+		return false, err
 	}
 	var meta struct {
 		RevocationEndpoint string `json:"revocation_endpoint"`
@@ -132,12 +138,4 @@ func revocationError(status int, body []byte) error {
 		return fmt.Errorf("the revocation endpoint answered HTTP %d %s", status, EscapeControl(e.Code))
 	}
 	return fmt.Errorf("the revocation endpoint answered HTTP %d %s: %q", status, EscapeControl(e.Code), e.Description)
-}
-
-func unwrapURLError(err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		return uerr.Err // its URL could carry what the request sent
-	}
-	return err
 }
