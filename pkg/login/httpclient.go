@@ -2,10 +2,12 @@ package login
 
 import (
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/aksoidc/aksoidc/internal/trustroots"
+	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
 
 // TLSConfig says how to trust the issuer.
@@ -25,7 +27,24 @@ func NewHTTPClient(tc TLSConfig, log Logger) (*http.Client, error) {
 		return nil, err
 	}
 	tr.TLSClientConfig.RootCAs = pool
-	return &http.Client{Transport: loggingTransport{next: tr, log: log}, Timeout: 30 * time.Second}, nil
+	return &http.Client{Transport: loggingTransport{next: tr, log: log}, Timeout: 30 * time.Second, CheckRedirect: safeRedirect}, nil
+}
+
+// safeRedirect follows only what cannot leak: a request with a body (token, revocation) carries
+// codes, refresh tokens or the client secret, which Go sends again to a 307/308's Location, so
+// it is never redirected; a GET (discovery, keys) is, to https or to plain http on loopback,
+// as the issuer URL itself may be. The caller gets the redirect as the answer otherwise.
+func safeRedirect(next *http.Request, via []*http.Request) error {
+	first := via[0]
+	switch {
+	case len(via) >= 10:
+		return errors.New("stopped after 10 redirects")
+	case first.Method != http.MethodGet && first.Method != http.MethodHead:
+		return http.ErrUseLastResponse
+	case next.URL.Scheme == "https", next.URL.Scheme == "http" && wellknown.IsLoopbackHost(next.URL.Hostname()):
+		return nil
+	}
+	return http.ErrUseLastResponse
 }
 
 type loggingTransport struct {
