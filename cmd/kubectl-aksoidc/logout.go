@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aksoidc/aksoidc/internal/cli"
+	"github.com/aksoidc/aksoidc/internal/termtext"
 	"github.com/aksoidc/aksoidc/pkg/login"
 )
 
@@ -64,7 +65,8 @@ func (o *logoutOptions) run(ctx context.Context, s streams, cfg login.Config) er
 	default:
 		msg = "Removed the cached token."
 	}
-	_, err = fmt.Fprintln(s.err, msg)
+	// The revocation error may quote the issuer's answer: escaped, it cannot drive the terminal.
+	_, err = fmt.Fprintln(s.err, termtext.Escape(msg))
 	return err
 }
 

