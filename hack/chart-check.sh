@@ -156,5 +156,11 @@ check_rejects "/gatewayAPI/httpRoute/parentRefs/0': additional properties 'prt' 
 check_rejects "/onboarding/displayName': maxLength" --set "onboarding.displayName=$(printf 'x%.0s' {1..101})"
 check_rejects "/onboarding/message" --set-json 'onboarding.message="a\u001b[2Jb"'
 check_rejects "onboarding.displayName and onboarding.message need the URL users reach the proxy at" --set onboarding.displayName=Prod
+# What the proxy would refuse at start (a crash loop) is refused by helm: --onboarding-server-url
+# and the Ingress want a bare host.
+for url in 'https://u:p@h.example' 'https://h.example?x=1' 'https://h.example#f' 'https://h ex' 'https://h.example/path'; do
+	check_rejects "/externalURL" --set "externalURL=$url"
+done
+check_rejects "/ingress/host" --set ingress.enabled=true --set service.type=ClusterIP --set 'ingress.host=evil.com/x?y#z a.b'
 
 echo "chart-check: ok"
