@@ -1,7 +1,9 @@
 package login
 
 import (
+	"errors"
 	"slices"
+	"time"
 
 	"github.com/aksoidc/aksoidc/pkg/tokencache"
 )
@@ -61,8 +63,23 @@ const (
 // Storages are the valid Storage values, in the order help text names them.
 var Storages = []Storage{KeyringStorage, FileStorage, NoStorage}
 
-// OpenCache opens storage. The keyring falls back to the file store in dir and says so once
-// at -v 1; an empty dir means no file store (tokencache.FileStore).
+// keyringTimeout bounds each call to the OS keyring. A hung keyring daemon cannot be told apart
+// from a person slowly answering the keyring's unlock prompt, so the bound is a trade: too
+// short, and that person's token lands in the file store for this one run (it still works; the
+// next run uses the unlocked keyring); too long, and every kubectl command waits that long while
+// the daemon is stuck, since without a bound it waits forever. 10s lets most people type a
+// password and keeps a stuck keyring a nuisance rather than a hang.
+const keyringTimeout = 10 * time.Second
+
+// keyring is the OS keyring store every command uses.
+func keyring() tokencache.KeyringStore {
+	return tokencache.KeyringStore{Service: tokencache.KeyringService, Timeout: keyringTimeout}
+}
+
+// OpenCache opens storage. The keyring falls back to the file store in dir and says so once:
+// at -v 1 when it is absent, which is common and costs nothing (containers, SSH), and as a
+// warning when it failed mid-call (tokencache.ErrKeyringFault), which cost a wait or moved the
+// token. An empty dir means no file store (tokencache.FileStore).
 func OpenCache(storage Storage, dir string, log Logger) tokencache.Store {
 	file := tokencache.FileStore{Dir: dir}
 	switch storage {
@@ -72,24 +89,27 @@ func OpenCache(storage Storage, dir string, log Logger) tokencache.Store {
 		return tokencache.NoStore{}
 	}
 	return &tokencache.Fallback{
-		Primary:   tokencache.KeyringStore{Service: tokencache.KeyringService},
+		Primary:   keyring(),
 		Secondary: file,
-		Notify: func(err error) {
-			if dir == "" {
-				log.Printf(1, "the OS keyring is unavailable (%v); tokens are not kept", err)
-				return
-			}
-			log.Printf(1, "the OS keyring is unavailable (%v); keeping tokens in %s", err, dir)
-		},
+		Notify:    func(err error) { notifyKeyringFailed(log, dir, err) },
 	}
+}
+
+func notifyKeyringFailed(log Logger, dir string, err error) {
+	level, prefix := 1, "the OS keyring is unavailable"
+	if errors.Is(err, tokencache.ErrKeyringFault) {
+		level, prefix = 0, "warning: the OS keyring failed mid-call"
+	}
+	if dir == "" {
+		log.Printf(level, "%s (%v); tokens are not kept", prefix, err)
+		return
+	}
+	log.Printf(level, "%s (%v); keeping tokens in %s", prefix, err, dir)
 }
 
 // EveryCache is every store an entry may be in, whatever the storage chosen now: an entry
 // sits in the file store when the keyring was unavailable as it was saved, or when an earlier
 // run chose files. logout clears them all; the keyring comes first.
 func EveryCache(dir string) []tokencache.Store {
-	return []tokencache.Store{
-		tokencache.KeyringStore{Service: tokencache.KeyringService},
-		tokencache.FileStore{Dir: dir},
-	}
+	return []tokencache.Store{keyring(), tokencache.FileStore{Dir: dir}}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/zalando/go-keyring"
 )
@@ -17,7 +18,34 @@ const KeyringService = "kubectl-aksoidc"
 // Windows Credential Manager) under one service name.
 type KeyringStore struct {
 	Service string
+	// Timeout bounds each call; zero waits as long as the keyring takes. On
+	// Linux a keyring daemon that is stopped or stuck never answers (neither
+	// go-keyring's D-Bus calls nor the session bus time out), and kubectl
+	// would wait for the plugin forever. A call that runs out of time is a
+	// fault (ErrKeyringFault); it goes on in the background, and may still
+	// complete, until the process exits.
+	Timeout time.Duration
+
+	// secrets is go-keyring; tests inject a keyring that fails on demand.
+	secrets secrets
 }
+
+// secrets is the part of go-keyring a KeyringStore uses.
+type secrets interface {
+	Get(service, user string) (string, error)
+	Set(service, user, password string) error
+	Delete(service, user string) error
+	DeleteAll(service string) error
+}
+
+type goKeyring struct{}
+
+func (goKeyring) Get(service, user string) (string, error) { return keyring.Get(service, user) }
+func (goKeyring) Set(service, user, password string) error {
+	return keyring.Set(service, user, password)
+}
+func (goKeyring) Delete(service, user string) error { return keyring.Delete(service, user) }
+func (goKeyring) DeleteAll(service string) error    { return keyring.DeleteAll(service) }
 
 // errNoSessionBus is returned instead of letting D-Bus autolaunch a session
 // bus: each launch leaves a bus and a keyring daemon behind, and the new
@@ -43,15 +71,16 @@ func available() error {
 
 // Load reads the entry for id.
 func (s KeyringStore) Load(id string) (Entry, error) {
-	if err := available(); err != nil {
-		return Entry{}, fmt.Errorf("keyring: %w", err)
-	}
-	v, err := keyring.Get(s.Service, id)
+	var v string
+	err := s.call(func(k secrets) (err error) {
+		v, err = k.Get(s.Service, id)
+		return err
+	})
 	if errors.Is(err, keyring.ErrNotFound) {
 		return Entry{}, ErrNotFound
 	}
 	if err != nil {
-		return Entry{}, fmt.Errorf("keyring: %w", err)
+		return Entry{}, err
 	}
 	e, err := decode([]byte(v))
 	if err != nil {
@@ -62,39 +91,27 @@ func (s KeyringStore) Load(id string) (Entry, error) {
 
 // Save stores the entry for id.
 func (s KeyringStore) Save(id string, e Entry) error {
-	if err := available(); err != nil {
-		return fmt.Errorf("keyring: %w", err)
-	}
 	b, err := encode(e)
 	if err != nil {
 		return fmt.Errorf("encode token cache entry: %w", err)
 	}
-	if err := keyring.Set(s.Service, id, string(b)); err != nil {
-		return fmt.Errorf("keyring: %w", err)
-	}
-	return nil
+	return s.call(func(k secrets) error { return k.Set(s.Service, id, string(b)) })
 }
 
 // Delete removes the entry for id; a missing entry is not an error.
 func (s KeyringStore) Delete(id string) error {
-	if err := available(); err != nil {
-		return fmt.Errorf("keyring: %w", err)
+	err := s.call(func(k secrets) error { return k.Delete(s.Service, id) })
+	if errors.Is(err, keyring.ErrNotFound) {
+		return nil
 	}
-	err := keyring.Delete(s.Service, id)
-	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
-		return fmt.Errorf("keyring: %w", err)
-	}
-	return nil
+	return err
 }
 
 // DeleteAll removes every entry of the service.
 func (s KeyringStore) DeleteAll() error {
-	if err := available(); err != nil {
-		return fmt.Errorf("keyring: %w", err)
+	err := s.call(func(k secrets) error { return k.DeleteAll(s.Service) })
+	if errors.Is(err, keyring.ErrNotFound) {
+		return nil
 	}
-	err := keyring.DeleteAll(s.Service)
-	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
-		return fmt.Errorf("keyring: %w", err)
-	}
-	return nil
+	return err
 }
