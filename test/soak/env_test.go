@@ -45,7 +45,9 @@ func newEnv(t testing.TB) *env {
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"},
 			Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
 		readPods,
-		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/exec", "pods/portforward"}, Verbs: []string{"create"}})
+		// create for SPDY's POST; kube-apiserver authorizes the WebSocket upgrade kubectl tries
+		// first (a GET) as get and create, and without get kubectl falls back to SPDY silently.
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/exec", "pods/portforward"}, Verbs: []string{"get", "create"}})
 	e.grant(t, "soak-viewer", "oidc:viewers", readPods)
 	return e
 }

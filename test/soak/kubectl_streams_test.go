@@ -3,7 +3,9 @@ package soak
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -35,8 +37,8 @@ func TestKubectlStreams(t *testing.T) {
 	dev := p.kubeconfig(t, e.token(t, "alice", time.Hour))
 	viewer := p.kubeconfig(t, e.tokenIn(t, "bob", "viewers", time.Hour))
 	t.Run("logs -f", func(t *testing.T) { testKubectlFollow(t, k, dev, e.kubelet) })
-	t.Run("exec", func(t *testing.T) { testKubectlExec(t, k, dev, viewer) })
-	t.Run("port-forward", func(t *testing.T) { testKubectlPortForward(t, k, dev) })
+	t.Run("exec", func(t *testing.T) { testKubectlExec(t, p, k, dev, viewer) })
+	t.Run("port-forward", func(t *testing.T) { testKubectlPortForward(t, p, k, dev) })
 }
 
 // testKubectlFollow wants kubectl logs -f to show the line there was, then a line written
@@ -56,37 +58,68 @@ func testKubectlFollow(t *testing.T, k *kubectl, kubeconfig string, kubelet *kub
 	}
 }
 
-func testKubectlExec(t *testing.T, k *kubectl, dev, viewer string) {
+func testKubectlExec(t *testing.T, p *proxyProc, k *kubectl, dev, viewer string) {
+	const podPath = "/api/v1/namespaces/" + namespace + "/pods/" + pod
 	tests := []struct {
 		name, kubeconfig string
 		args             []string
 		stdin            string
 		stdout, stderr   string
 		exit             int
+		// requests are what the proxy's access log says of the requests for path: the
+		// WebSocket upgrade is a GET, SPDY a POST.
+		path     string
+		requests []string
 	}{
-		{"stdin to stdout", dev, []string{"exec", "-i", pod, "--", "cat"}, "hello\nthrough the proxy\n", "hello\nthrough the proxy\n", "", 0},
-		{"exit code", dev, []string{"exec", pod, "--", "exit", "3"}, "", "", "command terminated with exit code 3\n", 3},
-		{"a viewer may read the logs", viewer, []string{"logs", pod}, "", "before kubectl\nafter kubectl started\n", "", 0},
+		{"stdin to stdout", dev, []string{"exec", "-i", pod, "--", "cat"}, "hello\nthrough the proxy\n", "hello\nthrough the proxy\n", "", 0,
+			podPath + "/exec", []string{"GET 101"}},
+		{"exit code", dev, []string{"exec", pod, "--", "exit", "3"}, "", "", "command terminated with exit code 3\n", 3,
+			podPath + "/exec", []string{"GET 101"}},
+		{"a viewer may read the logs", viewer, []string{"logs", pod}, "", "before kubectl\nafter kubectl started\n", "", 0,
+			podPath + "/log", []string{"GET 200"}},
 		// kubectl says so about kube-apiserver's 403 to its SPDY fallback, the same without the proxy.
 		{"a viewer may not exec", viewer, []string{"exec", "-i", pod, "--", "cat"}, "secret\n", "",
-			`error: unable to upgrade connection: pods "streams" is forbidden: User "oidc:bob" cannot create resource "pods/exec" in API group "" in the namespace "soak"` + "\n", 1},
+			`error: unable to upgrade connection: pods "streams" is forbidden: User "oidc:bob" cannot create resource "pods/exec" in API group "" in the namespace "soak"` + "\n", 1,
+			podPath + "/exec", []string{"GET 403", "POST 403"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			before := len(p.requests(t, tt.path))
 			stdout, stderr, code := k.run(t, tt.kubeconfig, tt.stdin, tt.args...)
 			if diff := cmp.Diff([]any{tt.stdout, tt.stderr, tt.exit}, []any{stdout, stderr, code}); diff != "" {
 				t.Errorf("kubectl %s: stdout, stderr, exit code (-want +got):\n%s", strings.Join(tt.args, " "), diff)
 			}
+			// A hijacked connection is logged when it closes, which may be just after kubectl exits.
+			poll.Until(t, 10*time.Second, func() bool { return len(p.requests(t, tt.path)) >= before+len(tt.requests) })
+			if diff := cmp.Diff(tt.requests, p.requests(t, tt.path)[before:]); diff != "" {
+				t.Errorf("the proxy's access log for %s (-want +got):\n%s", tt.path, diff)
+			}
 		})
 	}
+}
+
+// requests are the "METHOD status" of the proxy's access-log lines for path, in order.
+func (p *proxyProc) requests(t testing.TB, path string) []string {
+	t.Helper()
+	var got []string
+	for line := range strings.Lines(p.Logs.String()) {
+		var m struct {
+			Msg, Method, Path string
+			Status            int
+		}
+		if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "request" && m.Path == path {
+			got = append(got, fmt.Sprintf("%s %d", m.Method, m.Status))
+		}
+	}
+	return got
 }
 
 // forwarding is kubectl port-forward's line naming the local address.
 var forwarding = regexp.MustCompile(`Forwarding from (127\.0\.0\.1:\d+) -> 80\n`)
 
 // testKubectlPortForward sends lines both ways through kubectl port-forward to the pod's echo
-// server, one of them far larger than a frame.
-func testKubectlPortForward(t *testing.T, k *kubectl, kubeconfig string) {
+// server, one of them far larger than a frame, over the WebSocket tunnel.
+func testKubectlPortForward(t *testing.T, p *proxyProc, k *kubectl, kubeconfig string) {
 	stdout, stderr, stop := k.start(t, kubeconfig, "port-forward", "--address=127.0.0.1", "pod/"+pod, ":80")
 	var addr string
 	poll.Until(t, 30*time.Second, func() bool {
@@ -119,6 +152,12 @@ func testKubectlPortForward(t *testing.T, k *kubectl, kubeconfig string) {
 	}
 	if stderr.String() != "" {
 		t.Errorf("kubectl port-forward's stderr: %s", stderr.String())
+	}
+	// One WebSocket tunnel (a GET; SPDY would be a POST), logged when kubectl closed it.
+	path := "/api/v1/namespaces/" + namespace + "/pods/" + pod + "/portforward"
+	poll.Until(t, 10*time.Second, func() bool { return len(p.requests(t, path)) > 0 })
+	if diff := cmp.Diff([]string{"GET 101"}, p.requests(t, path)); diff != "" {
+		t.Errorf("the proxy's access log for %s (-want +got):\n%s", path, diff)
 	}
 }
 

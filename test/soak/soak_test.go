@@ -14,8 +14,10 @@ import (
 
 // TestSoak runs a mixed load through one proxy for SOAK_DURATION (12s; 10m under SOAK=1):
 // lists, gets and updates, watches opened and closed, client connections opened and closed,
-// users whose tokens expire and are replaced by new ones (a token lasts a quarter of the run,
-// between 10s and a minute). No request may fail. It samples the
+// streaming sessions opened and closed as kubectl's (logs -f, exec over WebSocket, port-forward
+// over the WebSocket tunnel, each with kubectl's SPDY fallback) through the real kube-apiserver
+// to a loopback kubelet, users whose tokens expire and are replaced by new ones (a token lasts
+// a quarter of the run, between 10s and a minute). No request or session may fail. It samples the
 // proxy's RSS, goroutines and open descriptors; after the warm-up (the first fifth) they must
 // stay flat, growth within 10 % (asserted under SOAK=1; the short run only prints it).
 func TestSoak(t *testing.T) {
@@ -40,6 +42,9 @@ func TestSoak(t *testing.T) {
 	for w := range 3 {
 		wg.Go(func() { l.watches(ctx, w) })
 	}
+	for kind := range sessionKinds {
+		wg.Go(func() { l.sessions(ctx, kind, 0) })
+	}
 	samples := l.sample(ctx, d/20)
 	wg.Wait()
 	l.check(samples)
@@ -51,10 +56,15 @@ type load struct {
 	p        *proxyProc
 	e        *env
 	ttl      time.Duration // of the users' tokens
-	ok       atomic.Int64
+	ok       atomic.Int64  // requests, watches and sessions
 	failures atomic.Int64
-	mu       sync.Mutex
-	first    []string // the first few failures
+	// sessionsOK counts the streaming sessions that succeeded, by kind.
+	sessionsOK [sessionKinds]atomic.Int64
+	fallbacks  atomic.Int64 // sessions retried over SPDY after a failed WebSocket upgrade
+	mu         sync.Mutex
+	first      []string // the first few failures
+	// firstFallbacks are the first few errors that made a session fall back to SPDY.
+	firstFallbacks []string
 }
 
 func (l *load) fail(format string, args ...any) {
@@ -197,7 +207,11 @@ func (l *load) check(samples []usage) {
 	g := map[string]float64{
 		"rss": growth(early.rss, late.rss), "goroutines": growth(early.goroutines, late.goroutines), "fds": growth(early.fds, late.fds),
 	}
-	report(t, "soak", "requests-ok", l.ok.Load(), "failed", l.failures.Load(),
+	var sessions []string
+	for kind, name := range sessionNames {
+		sessions = append(sessions, fmt.Sprintf("%s=%d", name, l.sessionsOK[kind].Load()))
+	}
+	report(t, "soak", "requests-ok", l.ok.Load(), "failed", l.failures.Load(), "sessions-ok", strings.Join(sessions, ","), "spdy-fallbacks", l.fallbacks.Load(),
 		"rss-MiB", fmt.Sprintf("%.1f->%.1f", early.rss/1024, late.rss/1024), "goroutines", fmt.Sprintf("%.0f->%.0f", early.goroutines, late.goroutines),
 		"fds", fmt.Sprintf("%.0f->%.0f", early.fds, late.fds), "peak-rss-MiB", fmt.Sprintf("%.1f", float64(samples[len(samples)-1].PeakRSSKiB)/1024),
 		"growth-%", fmt.Sprintf("rss=%.1f,goroutines=%.1f,fds=%.1f", g["rss"], g["goroutines"], g["fds"]))
@@ -206,6 +220,14 @@ func (l *load) check(samples []usage) {
 	}
 	if l.ok.Load() == 0 {
 		t.Error("no request succeeded")
+	}
+	for kind, name := range sessionNames {
+		if l.sessionsOK[kind].Load() == 0 {
+			t.Errorf("no %s session succeeded", name)
+		}
+	}
+	if n := l.fallbacks.Load(); n > 0 {
+		t.Errorf("%d sessions fell back to SPDY after a failed WebSocket upgrade, e.g.:\n%s", n, strings.Join(l.firstFallbacks, "\n"))
 	}
 	if !long() {
 		return
