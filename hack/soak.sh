@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The long runs of test/soak (make soak): the built proxy in front of the real kube-apiserver
-# on 127.0.0.1, each scenario printing a "soak: <scenario>: key=value ..." line of figures.
+# on 127.0.0.1 (with a loopback kubelet, test/kubelettest, for logs -f, exec and port-forward
+# sessions), each scenario printing a "soak: <scenario>: key=value ..." line of figures.
 # Knobs: SOAK_WATCHES (5000), SOAK_WATCH_CONNECTIONS (25), SOAK_DURATION (10m),
 # SOAK_PROFILE_DIR (heap and goroutine profiles of the proxy, for go tool pprof),
 # SOAK_RUN (a go test -run pattern, default every scenario). `make test` runs short versions.
