@@ -1,0 +1,247 @@
+package plugin_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/aksoidc/aksoidc/test/poll"
+	"github.com/aksoidc/aksoidc/test/syncbuf"
+	"github.com/aksoidc/aksoidc/test/tooldir"
+)
+
+// secretsName is the well-known bus name of the Secret Service.
+const secretsName = "org.freedesktop.secrets"
+
+// busConfig is a session bus with no service files: when the keyring daemon
+// is killed, nothing starts a replacement, as on a machine without D-Bus
+// activation, and the plugin sees the keyring gone.
+const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+
+// privateKeyring is one test's own session bus and gnome-keyring-daemon, so
+// the test can stop or kill the daemon without touching the suite's keyring
+// (hack/with-keyring.sh), which the parallel tests share.
+type privateKeyring struct {
+	// env points the plugin at this bus: DBUS_SESSION_BUS_ADDRESS.
+	env []string
+
+	daemon *exec.Cmd
+	exited chan struct{}
+	log    *syncbuf.Buffer
+	conn   *dbus.Conn // the test's own connection to the bus
+	// calls are the method calls to the Secret Service the bus routed,
+	// as its monitor sees them.
+	calls chan *dbus.Message
+}
+
+// startPrivateKeyring starts the bus and an unlocked keyring on it and
+// returns once the keyring owns the Secret Service name. Everything stops
+// when the test ends.
+func startPrivateKeyring(t *testing.T) *privateKeyring {
+	t.Helper()
+	daemonPath := lookPath(t, "gnome-keyring-daemon", "gnome-keyring")
+	// A short directory: a unix socket path holds at most 107 bytes, and
+	// t.TempDir() names the test.
+	dir, err := os.MkdirTemp("", "aksoidc-keyring-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	addr := startBus(t, dir)
+	k := &privateKeyring{env: []string{"DBUS_SESSION_BUS_ADDRESS=" + addr}, exited: make(chan struct{}), log: &syncbuf.Buffer{}}
+	for _, sub := range []string{"run", "data"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Not t.Context(): it ends before the cleanups that stop the daemon run.
+	k.daemon = exec.CommandContext(context.Background(), daemonPath, "--foreground", "--unlock", "--components=secrets")
+	k.daemon.Env = environ(append([]string{"XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"), "XDG_DATA_HOME=" + filepath.Join(dir, "data")}, k.env...))
+	k.daemon.Stdin = strings.NewReader("pw") // the new login keyring's password
+	k.daemon.Stdout, k.daemon.Stderr = k.log, k.log
+	if err := k.daemon.Start(); err != nil {
+		t.Fatalf("start gnome-keyring-daemon: %v", err)
+	}
+	go func() { _ = k.daemon.Wait(); close(k.exited) }()
+	t.Cleanup(func() { k.kill(t) })
+	k.conn = dial(t, addr)
+	k.waitForSecretService(t)
+	k.monitor(t, addr)
+	return k
+}
+
+// startBus runs dbus-daemon on a socket in dir and returns its address.
+func startBus(t *testing.T, dir string) string {
+	t.Helper()
+	busPath := lookPath(t, "dbus-daemon", "dbus-daemon")
+	conf := filepath.Join(dir, "bus.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, filepath.Join(dir, "bus")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bus := exec.CommandContext(context.Background(), busPath, "--config-file="+conf, "--nofork", "--print-address")
+	log := &syncbuf.Buffer{}
+	bus.Stderr = log
+	out, err := bus.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Start(); err != nil {
+		t.Fatalf("start dbus-daemon: %v", err)
+	}
+	t.Cleanup(func() { _ = bus.Process.Kill(); _ = bus.Wait() })
+	// The address is printed once the bus listens.
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon printed no address (%v); its stderr:\n%s", err, log)
+	}
+	return strings.TrimSpace(addr)
+}
+
+func lookPath(t *testing.T, binary, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(binary)
+	if err != nil {
+		tooldir.Missing(t, "%s is not installed (apt-get install %s): %v", binary, pkg, err)
+	}
+	return p
+}
+
+func dial(t *testing.T, addr string) *dbus.Conn {
+	t.Helper()
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatalf("connect to the test's session bus: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// waitForSecretService waits until the daemon owns the Secret Service name:
+// --unlock returns before it does.
+func (k *privateKeyring) waitForSecretService(t *testing.T) {
+	t.Helper()
+	conn := k.conn
+	poll.Until(t, 30*time.Second, func() bool {
+		var has bool
+		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, secretsName).Store(&has)
+		return err == nil && has
+	})
+	var pid uint32
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, secretsName).Store(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if int(pid) != k.daemon.Process.Pid {
+		t.Fatalf("%s is owned by process %d, want the test's gnome-keyring-daemon %d", secretsName, pid, k.daemon.Process.Pid)
+	}
+}
+
+// monitor makes a connection a bus monitor (as dbus-monitor does) of the
+// method calls to the Secret Service: a call it sees has reached the bus,
+// which queues it for the daemon.
+func (k *privateKeyring) monitor(t *testing.T, addr string) {
+	t.Helper()
+	conn := dial(t, addr)
+	rules := []string{"type='method_call',destination='" + secretsName + "'"}
+	if err := conn.BusObject().Call("org.freedesktop.DBus.Monitoring.BecomeMonitor", 0, rules, uint32(0)); err.Err != nil {
+		t.Fatalf("become a bus monitor: %v", err.Err)
+	}
+	// godbus drops what does not fit: far more than a test's calls.
+	k.calls = make(chan *dbus.Message, 1024)
+	conn.Eavesdrop(k.calls)
+}
+
+// forgetCalls drops the calls the monitor has seen so far. The daemon answers
+// a ping of the test's own, which the monitor sees after every call before
+// it: the bus gives monitors the messages in the order it routes them.
+func (k *privateKeyring) forgetCalls(t *testing.T) {
+	t.Helper()
+	if err := k.conn.Object(secretsName, "/").Call("org.freedesktop.DBus.Peer.Ping", 0).Err; err != nil {
+		t.Fatalf("ping the keyring daemon: %v", err)
+	}
+	me := k.conn.Names()[0]
+	for {
+		select {
+		case msg, ok := <-k.calls:
+			if !ok {
+				t.Fatal("the bus monitor's connection closed")
+			}
+			sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
+			if member, _ := msg.Headers[dbus.FieldMember].Value().(string); sender == me && member == "Ping" {
+				return
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("the bus monitor did not see the test's ping within a minute")
+		}
+	}
+}
+
+// waitForCall waits until a method call to the Secret Service reaches the
+// bus and returns its member name (Unlock, OpenSession, ...).
+func (k *privateKeyring) waitForCall(t *testing.T) string {
+	t.Helper()
+	select {
+	case msg, ok := <-k.calls:
+		if !ok {
+			t.Fatal("the bus monitor's connection closed")
+		}
+		member, _ := msg.Headers[dbus.FieldMember].Value().(string)
+		return member
+	case <-time.After(time.Minute):
+		t.Fatal("no call to the Secret Service reached the bus within a minute")
+		return ""
+	}
+}
+
+// stop freezes the daemon (SIGSTOP): calls reach it and get no answer.
+// waitForCall then returns only the calls made after stop.
+func (k *privateKeyring) stop(t *testing.T) {
+	t.Helper()
+	k.forgetCalls(t)
+	if err := k.daemon.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop gnome-keyring-daemon: %v", err)
+	}
+}
+
+// resume lets a stopped daemon run again (SIGCONT).
+func (k *privateKeyring) resume(t *testing.T) {
+	t.Helper()
+	if err := k.daemon.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("resume gnome-keyring-daemon: %v", err)
+	}
+}
+
+// kill kills the daemon (SIGKILL, which also ends a stopped one) and waits
+// until it is gone, so the bus has dropped its name.
+func (k *privateKeyring) kill(t *testing.T) {
+	t.Helper()
+	select {
+	case <-k.exited:
+		return
+	default:
+	}
+	if err := k.daemon.Process.Kill(); err != nil {
+		t.Errorf("kill gnome-keyring-daemon: %v", err)
+	}
+	<-k.exited
+}
