@@ -145,6 +145,35 @@ func (s *Server) Restart(t testing.TB) {
 	s.start(t)
 }
 
+// Pause freezes Dex (SIGSTOP) until Resume: a client's connection is accepted
+// by the kernel but its request waits, so a test can act while the client is
+// between two steps. Dex runs again when the test ends.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() { s.signal(t, syscall.SIGCONT) })
+}
+
+// Resume lets a paused Dex answer again (SIGCONT).
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGCONT)
+}
+
+func (s *Server) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		t.Errorf("dex is not running: cannot send it %v", sig)
+		return
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Errorf("send dex %v: %v", sig, err)
+	}
+}
+
 // Logins returns how many logins Dex completed so far (authorization code and
 // device flow), counted from its log across restarts.
 func (s *Server) Logins() int {
