@@ -25,7 +25,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{- define "aksoidc-proxy.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "aksoidc-proxy.name" . }}
+app.kubernetes.io/name: {{ include "aksoidc-proxy.name" . | quote }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
