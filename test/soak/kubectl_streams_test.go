@@ -75,6 +75,7 @@ func testKubectlExec(t *testing.T, p *proxyProc, k *kubectl, dev, viewer string)
 			podPath + "/exec", []string{"GET 101"}},
 		{"exit code", dev, []string{"exec", pod, "--", "exit", "3"}, "", "", "command terminated with exit code 3\n", 3,
 			podPath + "/exec", []string{"GET 101"}},
+		// The lines the logs -f test wrote.
 		{"a viewer may read the logs", viewer, []string{"logs", pod}, "", "before kubectl\nafter kubectl started\n", "", 0,
 			podPath + "/log", []string{"GET 200"}},
 		// kubectl says so about kube-apiserver's 403 to its SPDY fallback, the same without the proxy.
