@@ -255,3 +255,60 @@ func (g *gate) open(t *testing.T) {
 		t.Fatalf("open the browser gate: %v", err)
 	}
 }
+
+// TestKeyringDaemonKilledDuringRefreshSave kills the keyring daemon while
+// get-token stores a refreshed token: Dex has rotated the refresh token, the
+// keyring still holds the old one. The new one goes to the file; once a new
+// daemon serves the old keyring, the file's newer entry wins, its refresh
+// token works, and the keyring takes the next entry again.
+func TestKeyringDaemonKilledDuringRefreshSave(t *testing.T) {
+	t.Parallel()
+	s := newKeyringFaultSetup(t, browserCommand)
+	first, _ := verifyCredential(t, s.dex.IssuerURL, s.dex.ClientID, s.plugin.succeed(t).stdout, v1beta1)
+	id := keyOf(s.dex.IssuerURL, s.dex.ClientID).ID()
+	before, ok := s.keyring.entry(t, id)
+	if !ok || before.IDToken != first.token {
+		t.Fatalf("the keyring does not hold the first login's token")
+	}
+
+	// --force-refresh reads the keyring once; Dex holds the refresh request
+	// until the daemon, having answered that read, is stopped.
+	s.keyring.forgetCalls(t)
+	s.dex.Pause(t)
+	wait := startRun(t, withArgs(s.plugin, "--force-refresh"))
+	s.keyring.waitForCallTo(t, "Close") // go-keyring ends a read by closing its session
+	s.keyring.stop(t)
+	s.dex.Resume(t)
+	t.Logf("killing the keyring daemon during its %s call", s.keyring.waitForCall(t))
+	s.keyring.kill(t)
+	r := wait()
+	if want := keyringFailed(daemonKilled, s.dir); r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	refreshed := s.assertKeptInFile(t, r)
+	if refreshed.token == first.token {
+		t.Fatalf("--force-refresh handed out the cached token")
+	}
+
+	s.keyring.restart(t)
+	if stale, ok := s.keyring.entry(t, id); !ok || stale.RefreshToken != before.RefreshToken {
+		t.Fatalf("the restarted keyring does not hold the entry from before the refresh")
+	}
+	if cached := decodeCredential(t, s.plugin.succeed(t).stdout, v1beta1); cached != refreshed {
+		t.Errorf("with the old keyring back: got another token than the refreshed one in the file")
+	}
+	again, _ := verifyCredential(t, s.dex.IssuerURL, s.dex.ClientID, withArgs(s.plugin, "--force-refresh").succeed(t).stdout, v1beta1)
+	assertCounts(t, "after the refreshes", s.dex.Logins(), 1, s.b.launches(t), 1)
+	if e, ok := s.keyring.entry(t, id); !ok || e.IDToken != again.token {
+		t.Errorf("the keyring does not hold the token of the last refresh")
+	}
+	if files := cacheFiles(t, s.dir); len(files) != 0 {
+		t.Errorf("cache dir holds %v, want the file copy removed once the keyring took the entry", files)
+	}
+}
+
+// withArgs is inv with more arguments.
+func withArgs(inv invocation, args ...string) invocation {
+	inv.args = append(append([]string(nil), inv.args...), args...)
+	return inv
+}

@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/aksoidc/aksoidc/pkg/tokencache"
 	"github.com/aksoidc/aksoidc/test/poll"
 	"github.com/aksoidc/aksoidc/test/syncbuf"
 	"github.com/aksoidc/aksoidc/test/tooldir"
@@ -46,6 +48,7 @@ type privateKeyring struct {
 	// env points the plugin at this bus: DBUS_SESSION_BUS_ADDRESS.
 	env []string
 
+	dir    string // the sockets' and the keyring's
 	daemon *exec.Cmd
 	exited chan struct{}
 	log    *syncbuf.Buffer
@@ -60,7 +63,6 @@ type privateKeyring struct {
 // when the test ends.
 func startPrivateKeyring(t *testing.T) *privateKeyring {
 	t.Helper()
-	daemonPath := lookPath(t, "gnome-keyring-daemon", "gnome-keyring")
 	// A short directory: a unix socket path holds at most 107 bytes, and
 	// t.TempDir() names the test.
 	dir, err := os.MkdirTemp("", "aksoidc-keyring-")
@@ -69,26 +71,47 @@ func startPrivateKeyring(t *testing.T) *privateKeyring {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	addr := startBus(t, dir)
-	k := &privateKeyring{env: []string{"DBUS_SESSION_BUS_ADDRESS=" + addr}, exited: make(chan struct{}), log: &syncbuf.Buffer{}}
+	k := &privateKeyring{env: []string{"DBUS_SESSION_BUS_ADDRESS=" + addr}, dir: dir}
 	for _, sub := range []string{"run", "data"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
+	k.conn = dial(t, addr)
+	k.startDaemon(t)
+	t.Cleanup(func() { k.kill(t) })
+	k.monitor(t, addr)
+	return k
+}
+
+// startDaemon starts gnome-keyring-daemon and waits until it owns the
+// Secret Service name. The keyring it creates (or finds, after restart) is
+// unlocked with the password on its stdin.
+func (k *privateKeyring) startDaemon(t *testing.T) {
+	t.Helper()
+	daemonPath := lookPath(t, "gnome-keyring-daemon", "gnome-keyring")
 	// Not t.Context(): it ends before the cleanups that stop the daemon run.
 	k.daemon = exec.CommandContext(context.Background(), daemonPath, "--foreground", "--unlock", "--components=secrets")
-	k.daemon.Env = environ(append([]string{"XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"), "XDG_DATA_HOME=" + filepath.Join(dir, "data")}, k.env...))
-	k.daemon.Stdin = strings.NewReader("pw") // the new login keyring's password
+	k.daemon.Env = environ(append([]string{"XDG_RUNTIME_DIR=" + filepath.Join(k.dir, "run"), "XDG_DATA_HOME=" + filepath.Join(k.dir, "data")}, k.env...))
+	k.daemon.Stdin = strings.NewReader("pw")
+	k.log = &syncbuf.Buffer{}
 	k.daemon.Stdout, k.daemon.Stderr = k.log, k.log
 	if err := k.daemon.Start(); err != nil {
 		t.Fatalf("start gnome-keyring-daemon: %v", err)
 	}
-	go func() { _ = k.daemon.Wait(); close(k.exited) }()
-	t.Cleanup(func() { k.kill(t) })
-	k.conn = dial(t, addr)
+	exited := make(chan struct{})
+	k.exited = exited
+	go func(cmd *exec.Cmd) { _ = cmd.Wait(); close(exited) }(k.daemon)
 	k.waitForSecretService(t)
-	k.monitor(t, addr)
-	return k
+}
+
+// restart kills the daemon and starts a new one on the same keyring, as
+// D-Bus activation or the next login session would: it holds what the
+// killed daemon had written to disk.
+func (k *privateKeyring) restart(t *testing.T) {
+	t.Helper()
+	k.kill(t)
+	k.startDaemon(t)
 }
 
 // startBus runs dbus-daemon on a socket in dir and returns its address.
@@ -137,23 +160,17 @@ func dial(t *testing.T, addr string) *dbus.Conn {
 	return conn
 }
 
-// waitForSecretService waits until the daemon owns the Secret Service name:
-// --unlock returns before it does.
+// waitForSecretService waits until the test's daemon owns the Secret
+// Service name: --unlock returns before it does, and after restart the bus
+// may not have dropped the killed daemon's name yet.
 func (k *privateKeyring) waitForSecretService(t *testing.T) {
 	t.Helper()
-	conn := k.conn
+	want := uint32(k.daemon.Process.Pid) //nolint:gosec // G115: a pid fits
 	poll.Until(t, 30*time.Second, func() bool {
-		var has bool
-		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, secretsName).Store(&has)
-		return err == nil && has
+		var pid uint32
+		err := k.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, secretsName).Store(&pid)
+		return err == nil && pid == want
 	})
-	var pid uint32
-	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, secretsName).Store(&pid); err != nil {
-		t.Fatal(err)
-	}
-	if int(pid) != k.daemon.Process.Pid {
-		t.Fatalf("%s is owned by process %d, want the test's gnome-keyring-daemon %d", secretsName, pid, k.daemon.Process.Pid)
-	}
 }
 
 // monitor makes a connection a bus monitor (as dbus-monitor does) of the
@@ -213,6 +230,15 @@ func (k *privateKeyring) waitForCall(t *testing.T) string {
 	}
 }
 
+// waitForCallTo waits until a call of member reaches the bus, passing over
+// the calls before it.
+func (k *privateKeyring) waitForCallTo(t *testing.T, member string) {
+	t.Helper()
+	for k.waitForCall(t) != member {
+		continue
+	}
+}
+
 // stop freezes the daemon (SIGSTOP): calls reach it and get no answer.
 // waitForCall then returns only the calls made after stop.
 func (k *privateKeyring) stop(t *testing.T) {
@@ -244,4 +270,46 @@ func (k *privateKeyring) kill(t *testing.T) {
 		t.Errorf("kill gnome-keyring-daemon: %v", err)
 	}
 	<-k.exited
+}
+
+// secret is a Secret Service secret: session, parameters, value, content type.
+type secret struct {
+	Session     dbus.ObjectPath
+	Parameters  []byte
+	Value       []byte
+	ContentType string
+}
+
+// entry reads the plugin's keyring item for id straight from the daemon, as
+// go-keyring stores it (attributes service and username), without the plugin
+// and its fallback to files.
+func (k *privateKeyring) entry(t *testing.T, id string) (tokencache.Entry, bool) {
+	t.Helper()
+	svc := k.conn.Object(secretsName, "/org/freedesktop/secrets")
+	attrs := map[string]string{"service": tokencache.KeyringService, "username": id}
+	var unlocked, locked []dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
+		t.Fatalf("search the keyring: %v", err)
+	}
+	if len(unlocked)+len(locked) == 0 {
+		return tokencache.Entry{}, false
+	}
+	if len(unlocked) != 1 {
+		t.Fatalf("the keyring holds %d unlocked and %d locked items for %s, want one unlocked", len(unlocked), len(locked), id)
+	}
+	var out dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
+		t.Fatalf("open a keyring session: %v", err)
+	}
+	defer k.conn.Object(secretsName, session).Call("org.freedesktop.Secret.Session.Close", 0)
+	var s secret
+	if err := k.conn.Object(secretsName, unlocked[0]).Call("org.freedesktop.Secret.Item.GetSecret", 0, session).Store(&s); err != nil {
+		t.Fatalf("read the keyring item: %v", err)
+	}
+	var e tokencache.Entry
+	if err := json.Unmarshal(s.Value, &e); err != nil {
+		t.Fatalf("the keyring item is not a cache entry: %v", err)
+	}
+	return e, true
 }
