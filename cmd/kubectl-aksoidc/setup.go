@@ -167,19 +167,29 @@ func (o *setupOptions) adopt(fs *pflag.FlagSet, d setup.Discovery) {
 	}
 }
 
-// trust asks the user about a certificate no known CA verifies.
+// trust asks the user about a certificate no known CA verifies. It names the CA the proxy
+// publishes when that CA signs the certificate: the fingerprint the onboarding page shows, which
+// outlives the certificate's renewals, so it is the one to pin with --trust-fingerprint.
 func (o *setupOptions) trust(s streams) setup.TrustFunc {
-	return func(fp string) (bool, error) {
+	return func(f setup.Fingerprints) (bool, error) {
+		pin, signed := f.Certificate, ""
+		if f.CA != "" {
+			pin, signed = f.CA, fmt.Sprintf(" and its CA %s", f.CA)
+		}
 		if o.trustFingerprint != "" {
-			if strings.EqualFold(o.trustFingerprint, fp) {
+			if f.Match(o.trustFingerprint) {
 				return true, nil
 			}
-			return false, fmt.Errorf("--trust-fingerprint: the proxy's certificate has fingerprint %s", fp)
+			return false, fmt.Errorf("--trust-fingerprint: the proxy's certificate has fingerprint %s%s", f.Certificate, signed)
 		}
-		_, _ = fmt.Fprintf(s.err, "No known CA verifies the certificate of %s.\nIts fingerprint is %s\nTrust it? [y/N] ", o.server, fp)
+		_, _ = fmt.Fprintf(s.err, "No known CA verifies the certificate of %s.\nIts fingerprint is %s\n", o.server, f.Certificate)
+		if f.CA != "" {
+			_, _ = fmt.Fprintf(s.err, "It is signed by the CA the proxy publishes (its onboarding page shows it): %s\n", f.CA)
+		}
+		_, _ = fmt.Fprint(s.err, "Trust it? [y/N] ")
 		line, err := bufio.NewReader(s.in).ReadString('\n')
 		if err != nil && line == "" {
-			return false, errors.New("the proxy's certificate is not verified by a known CA: pass --server-certificate-authority or --trust-fingerprint " + fp)
+			return false, errors.New("the proxy's certificate is not verified by a known CA: pass --server-certificate-authority or --trust-fingerprint " + pin)
 		}
 		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes"), nil
 	}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aksoidc/aksoidc/pkg/setup"
 	"github.com/aksoidc/aksoidc/pkg/wellknown"
 	"github.com/aksoidc/aksoidc/test/oidctest"
+	"github.com/aksoidc/aksoidc/test/testpki"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -31,6 +33,9 @@ type proxyFake struct {
 	scopes []string
 	// claims are the claims the document says the proxy reads.
 	claims []string
+	// ca, when set, signs the proxy's certificate and is what the document publishes, as in a
+	// cluster (otherwise the certificate is self-signed and published as its own CA).
+	ca *testpki.CA
 }
 
 // fakeProxy serves what setup needs of aksoidc-proxy: the discovery document
@@ -39,9 +44,15 @@ func fakeProxy(t *testing.T, p *oidctest.Provider, f proxyFake) (*httptest.Serve
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
+	if f.ca != nil {
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{f.ca.Issue(t, "aksoidc-proxy").TLSCertificate(t)}, MinVersion: tls.VersionTLS12}
+	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if f.ca != nil {
+		caPEM = f.ca.PEM
+	}
 	if f.scopes == nil {
 		f.scopes = []string{"groups"}
 	}
@@ -67,12 +78,7 @@ func fakeProxy(t *testing.T, p *oidctest.Provider, f proxyFake) (*httptest.Serve
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": map[string]any{"userInfo": f.user}})
 	})
-	sum := sha256.Sum256(srv.Certificate().Raw)
-	fp := make([]string, len(sum))
-	for i, b := range sum {
-		fp[i] = fmt.Sprintf("%02X", b)
-	}
-	return srv, "SHA256:" + strings.Join(fp, ":")
+	return srv, setup.Fingerprint(srv.Certificate().Raw)
 }
 
 func TestSetupWithServer(t *testing.T) {
@@ -171,6 +177,61 @@ func TestSetupRefusesAnUntrustedProxy(t *testing.T) {
 			got := runCLI(t, nil, args...)
 			if diff := cmp.Diff(result{code: tc.code, stderr: tc.want}, got, cmp.AllowUnexported(result{})); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSetupNamesTheCAThePagePublishes: when the proxy's certificate comes from the CA its
+// discovery document (and onboarding page) publishes, setup shows that CA's fingerprint too and
+// --trust-fingerprint pins either; the CA's outlives the certificate's renewals.
+func TestSetupNamesTheCAThePagePublishes(t *testing.T) {
+	t.Parallel()
+	p := oidctest.NewProvider(t, "kubectl")
+	ca := testpki.NewCA(t, "proxy CA")
+	srv, fingerprint := fakeProxy(t, p, proxyFake{ca: ca})
+	block, _ := pem.Decode(ca.PEM)
+	caFingerprint := setup.Fingerprint(block.Bytes)
+	prompt := "No known CA verifies the certificate of " + srv.URL + ".\nIts fingerprint is " + fingerprint +
+		"\nIt is signed by the CA the proxy publishes (its onboarding page shows it): " + caFingerprint + "\nTrust it? [y/N] "
+	login := "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n"
+	cases := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  result
+	}{
+		{"asked, yes", nil, "y\n", result{code: 0, stderr: prompt + login}},
+		{"asked, nobody to answer", nil, "", result{code: 1, stderr: prompt + "kubectl-aksoidc: the proxy's certificate is not " +
+			"verified by a known CA: pass --server-certificate-authority or --trust-fingerprint " + caFingerprint + "\n"}},
+		{"the CA's fingerprint pinned", []string{"--trust-fingerprint", strings.ToLower(caFingerprint)}, "", result{code: 0, stderr: login}},
+		{"the certificate's fingerprint pinned", []string{"--trust-fingerprint", fingerprint}, "", result{code: 0, stderr: login}},
+		{"another fingerprint pinned", []string{"--trust-fingerprint", "SHA256:00"}, "", result{code: 1, stderr: "kubectl-aksoidc: " +
+			"--trust-fingerprint: the proxy's certificate has fingerprint " + fingerprint + " and its CA " + caFingerprint + "\n"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			args := append([]string{"setup", "--server", srv.URL, "--kubeconfig", filepath.Join(dir, "config"),
+				"--grant-type", "device-code", "--certificate-authority", p.CAFile,
+				"--token-cache-storage", "file", "--token-cache-dir", dir}, tc.args...)
+			got := runCLIWithStdin(t, tc.stdin, nil, args...)
+			got.stdout = ""
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(result{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if tc.want.code != 0 {
+				return
+			}
+			cfg, err := clientcmd.LoadFromFile(filepath.Join(dir, "config"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, c := range cfg.Clusters {
+				if string(c.CertificateAuthorityData) != string(ca.PEM) {
+					t.Errorf("cluster %s trusts %q, want the published CA", name, c.CertificateAuthorityData)
+				}
 			}
 		})
 	}

@@ -218,19 +218,14 @@ func (o *Onboarding) page(doc wellknown.Document) ([]byte, error) {
 }
 
 // caFingerprints are the SHA-256 fingerprints of the published CA certificates, written as
-// `kubectl aksoidc setup` writes a certificate's.
+// `kubectl aksoidc setup` shows them when it asks whether to trust the proxy.
 func caFingerprints(bundle []byte) []string {
 	var out []string
 	for block, rest := pem.Decode(bundle); block != nil; block, rest = pem.Decode(rest) {
 		if _, err := x509.ParseCertificate(block.Bytes); block.Type != "CERTIFICATE" || err != nil {
 			continue
 		}
-		sum := sha256.Sum256(block.Bytes)
-		hex := make([]string, len(sum))
-		for i, b := range sum {
-			hex[i] = fmt.Sprintf("%02X", b)
-		}
-		out = append(out, "SHA256:"+strings.Join(hex, ":"))
+		out = append(out, setup.Fingerprint(block.Bytes))
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,9 +19,23 @@ import (
 	"github.com/aksoidc/aksoidc/pkg/wellknown"
 )
 
-// TrustFunc decides whether to trust a certificate no known CA verifies; it
-// is shown the SHA-256 fingerprint of the leaf certificate.
-type TrustFunc func(fingerprint string) (bool, error)
+// TrustFunc decides whether to trust a certificate no known CA verifies.
+type TrustFunc func(Fingerprints) (bool, error)
+
+// Fingerprints name, as SHA-256 fingerprints, what the user is asked to trust.
+type Fingerprints struct {
+	// Certificate is the server's own certificate's; it changes when the certificate is renewed.
+	Certificate string
+	// CA is the fingerprint of the CA the discovery document publishes (and the proxy's
+	// onboarding page shows), when that CA verifies the certificate for the server's host name;
+	// otherwise empty.
+	CA string
+}
+
+// Match says whether fp (any case) is one of them.
+func (f Fingerprints) Match(fp string) bool {
+	return strings.EqualFold(fp, f.Certificate) || f.CA != "" && strings.EqualFold(fp, f.CA)
+}
 
 // Discovery is what Discover learned about a proxy.
 type Discovery struct {
@@ -59,8 +74,7 @@ func trustOnFirstUse(ctx context.Context, server string, trust TrustFunc) (Disco
 	if err != nil {
 		return Discovery{}, err
 	}
-	sum := sha256.Sum256(chain[0].Raw)
-	ok, err := trust(fingerprint(sum[:]))
+	ok, err := trust(fingerprintsOf(server, chain, doc.CertificateAuthorityData))
 	if err != nil {
 		return Discovery{}, err
 	}
@@ -76,7 +90,28 @@ func trustOnFirstUse(ctx context.Context, server string, trust TrustFunc) (Disco
 	return Discovery{Document: doc, CAData: doc.CertificateAuthorityData}, nil
 }
 
-func fingerprint(sum []byte) string {
+// fingerprintsOf names the presented certificate and, when the document's bundle verifies it for
+// server's host (with the presented intermediates), the root it chains to: a fingerprint the user
+// can compare with the onboarding page's, and that stays when the certificate is renewed.
+func fingerprintsOf(server string, chain []*x509.Certificate, caPEM []byte) Fingerprints {
+	f := Fingerprints{Certificate: Fingerprint(chain[0].Raw)}
+	u, err := url.Parse(server)
+	if err != nil || len(caPEM) == 0 {
+		return f
+	}
+	chains, err := verify(chain, caPEM, u.Hostname())
+	if err != nil {
+		return f
+	}
+	if root := chains[0][len(chains[0])-1]; !root.Equal(chain[0]) { // not a self-signed certificate
+		f.CA = Fingerprint(root.Raw)
+	}
+	return f
+}
+
+// Fingerprint is the SHA-256 fingerprint of a DER certificate, as `SHA256:AB:CD:...`.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
 	hex := make([]string, len(sum))
 	for i, b := range sum {
 		hex[i] = fmt.Sprintf("%02X", b)
@@ -93,18 +128,24 @@ func chainPEM(chain []*x509.Certificate) []byte {
 }
 
 func verifyChain(chain []*x509.Certificate, caPEM []byte) error {
+	if _, err := verify(chain, caPEM, ""); err != nil {
+		return fmt.Errorf("the discovery document's certificateAuthorityData does not verify the server's certificate: %w", err)
+	}
+	return nil
+}
+
+// verify checks chain[0] against the bundle caPEM, with the rest of chain as intermediates, and
+// for host unless it is empty.
+func verify(chain []*x509.Certificate, caPEM []byte, host string) ([][]*x509.Certificate, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return errors.New("the discovery document's certificateAuthorityData holds no PEM certificate")
+		return nil, errors.New("the discovery document's certificateAuthorityData holds no PEM certificate")
 	}
 	inter := x509.NewCertPool()
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter}); err != nil {
-		return fmt.Errorf("the discovery document's certificateAuthorityData does not verify the server's certificate: %w", err)
-	}
-	return nil
+	return chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: host})
 }
 
 // fetch GETs the document and returns it with the chain the server presented.
@@ -112,28 +153,28 @@ func fetch(ctx context.Context, server string, tc *tls.Config) (wellknown.Docume
 	tr := &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	url := strings.TrimSuffix(server, "/") + wellknown.Path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	target := strings.TrimSuffix(server, "/") + wellknown.Path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return wellknown.Document{}, nil, fmt.Errorf("--server %q: %w", server, err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return wellknown.Document{}, nil, fmt.Errorf("discover %s: %w", url, err)
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: %w", target, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return wellknown.Document{}, nil, fmt.Errorf("discover %s: HTTP %d %s (is --server an aksoidc proxy?)", url, resp.StatusCode, http.StatusText(resp.StatusCode))
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: HTTP %d %s (is --server an aksoidc proxy?)", target, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	var doc wellknown.Document
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return wellknown.Document{}, nil, fmt.Errorf("discover %s: not a discovery document: %w", url, err)
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: not a discovery document: %w", target, err)
 	}
 	if err := doc.Validate(); err != nil {
-		return wellknown.Document{}, nil, fmt.Errorf("discover %s: %w", url, err)
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: %w", target, err)
 	}
 	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
-		return wellknown.Document{}, nil, fmt.Errorf("discover %s: --server must be an https URL", url)
+		return wellknown.Document{}, nil, fmt.Errorf("discover %s: --server must be an https URL", target)
 	}
 	return doc, resp.TLS.PeerCertificates, nil
 }
