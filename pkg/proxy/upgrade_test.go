@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,87 +20,42 @@ import (
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/transport/spdy"
-	criportforward "k8s.io/cri-streaming/pkg/streaming/portforward"
-	criremotecommand "k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	"k8s.io/streaming/pkg/httpstream"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
 
+	"github.com/aksoidc/aksoidc/test/kubelettest"
 	"github.com/aksoidc/aksoidc/test/syncbuf"
+	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
-// upperExecutor answers one line of stdin with the same line in upper case on stdout, and
-// "bye" on stderr.
-type upperExecutor struct{}
-
-func (upperExecutor) ExecInContainer(_ context.Context, _, _, _ string, _ []string, in io.Reader, out, errOut io.WriteCloser, _ bool, _ <-chan criremotecommand.TerminalSize, _ time.Duration) error {
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	_, _ = io.WriteString(out, strings.ToUpper(line))
-	_, _ = io.WriteString(errOut, "bye\n")
-	return nil
-}
-
-// dialForwarder connects a port-forward stream to a TCP address on loopback.
-type dialForwarder struct{ addr string }
-
-func (f dialForwarder) PortForward(ctx context.Context, _, _ string, _ int32, stream io.ReadWriteCloser) error {
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", f.addr)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }()
-	go func() { _, _ = io.Copy(conn, stream) }()
-	_, err = io.Copy(stream, conn)
-	return err
-}
-
-// kubeletHandler serves exec and port-forward as the kubelet does, with the cri-streaming
-// server packages: SPDY, and WebSocket up to v4.channel.k8s.io.
-func kubeletHandler(echoAddr string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/exec"):
-			opts, err := criremotecommand.NewOptions(r)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			criremotecommand.ServeExec(w, r, upperExecutor{}, "pod", "uid", "c", nil, opts, time.Minute, 10*time.Second, criremotecommand.SupportedStreamingProtocols)
-		case strings.HasSuffix(r.URL.Path, "/portforward"):
-			opts, err := criportforward.NewV4Options(r)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			criportforward.ServePortForward(w, r, dialForwarder{echoAddr}, "pod", "uid", opts, time.Minute, 10*time.Second, criportforward.SupportedProtocols)
-		default:
-			http.NotFound(w, r)
-		}
-	}
-}
-
-// streamingUpstream plays kube-apiserver in front of a kubelet, with kube-apiserver's own
-// handlers: a WebSocket exec that offers v5.channel.k8s.io is translated to SPDY, and a
-// WebSocket port-forward tunnels SPDY; every other upgrade reaches the kubelet as it is.
-func streamingUpstream(t *testing.T, echoAddr string) *recordingUpstream {
-	kubelet := httptest.NewServer(kubeletHandler(echoAddr))
-	t.Cleanup(kubelet.Close)
-	direct := kubeletHandler(echoAddr)
+// streamingUpstream plays kube-apiserver in front of a kubelet (test/kubelettest: the
+// cri-streaming server over HTTPS, port 80 an echo server), with kube-apiserver's own handlers:
+// a WebSocket exec that offers v5.channel.k8s.io is translated to SPDY, and a WebSocket
+// port-forward tunnels SPDY; every other upgrade reaches the kubelet as it is.
+func streamingUpstream(t *testing.T) *recordingUpstream {
+	kubelet := kubelettest.Start(t, kubelettest.Options{Ports: map[int32]string{80: kubelettest.Echo(t)}})
+	toKubelet := &http.Transport{TLSClientConfig: testpki.ClientConfig(t, kubelet.CA.PEM)}
+	t.Cleanup(toKubelet.CloseIdleConnections)
 	return newRecordingUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		// The kubelet's paths for pod team-a/pod, as kube-apiserver asks for them.
 		location, _ := url.Parse(kubelet.URL)
-		location.Path, location.RawQuery = r.URL.Path, r.URL.RawQuery
+		location.RawQuery = r.URL.RawQuery
+		isExec := strings.HasSuffix(r.URL.Path, "/exec")
+		if isExec {
+			location.Path = "/exec/team-a/pod/" + kubelettest.Container
+		} else {
+			location.Path = "/portForward/team-a/pod"
+		}
 		q := r.URL.Query()
 		switch {
-		case strings.HasSuffix(r.URL.Path, "/exec") && wsstream.IsWebSocketRequestWithStreamCloseProtocol(r):
+		case isExec && wsstream.IsWebSocketRequestWithStreamCloseProtocol(r):
 			opts := apiproxy.Options{Stdin: q.Get("input") == "1", Stdout: q.Get("output") == "1", Stderr: q.Get("error") == "1", Tty: q.Get("tty") == "1"}
-			apiproxy.NewStreamTranslatorHandler(location, nil, 0, opts).ServeHTTP(w, r)
-		case strings.HasSuffix(r.URL.Path, "/portforward") && wsstream.IsWebSocketRequestWithTunnelingProtocol(r):
-			upgrade := utilproxy.NewUpgradeAwareHandler(location, nil, false, true, errorResponder{t})
+			apiproxy.NewStreamTranslatorHandler(location, toKubelet, 0, opts).ServeHTTP(w, r)
+		case !isExec && wsstream.IsWebSocketRequestWithTunnelingProtocol(r):
+			upgrade := utilproxy.NewUpgradeAwareHandler(location, toKubelet, false, true, errorResponder{t})
 			apiproxy.NewTunnelingHandler(upgrade).ServeHTTP(w, r)
 		default:
-			direct(w, r)
+			utilproxy.NewUpgradeAwareHandler(location, toKubelet, false, true, errorResponder{t}).ServeHTTP(w, r)
 		}
 	})
 }
@@ -111,31 +65,6 @@ type errorResponder struct{ t *testing.T }
 func (e errorResponder) Error(w http.ResponseWriter, _ *http.Request, err error) {
 	e.t.Errorf("upstream upgrade to the kubelet: %v", err)
 	http.Error(w, err.Error(), http.StatusBadGateway)
-}
-
-// upperEchoServer answers each line with the line in upper case.
-func upperEchoServer(t *testing.T) string {
-	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer func() { _ = conn.Close() }()
-				s := bufio.NewScanner(conn)
-				for s.Scan() {
-					_, _ = io.WriteString(conn, strings.ToUpper(s.Text())+"\n")
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 func (p *testProxy) restConfig(token string) *rest.Config {
@@ -148,25 +77,32 @@ func kubectlFallback(err error) bool {
 }
 
 func TestExecThroughTheProxy(t *testing.T) {
-	up := streamingUpstream(t, "")
+	up := streamingUpstream(t)
 	p := newTestProxy(t, up, proxyOptions{requestTimeout: time.Second})
 	cfg := p.restConfig(p.token(t, "alice", "devs"))
-	execURL, _ := url.Parse(p.URL + "/api/v1/namespaces/team-a/pods/pod/exec?command=sh&input=1&output=1&error=1")
+	// tee /dev/stderr answers stdin on stdout and stderr when stdin ends; WebSocket v4 cannot
+	// end stdin (v5 was made for that), so it gets head -n 1.
+	const tee, head = "command=tee&command=%2Fdev%2Fstderr", "command=head&command=-n&command=1"
+	execURL := func(command string) *url.URL {
+		u, _ := url.Parse(p.URL + "/api/v1/namespaces/team-a/pods/pod/exec?" + command + "&input=1&output=1&error=1")
+		return u
+	}
 	spdyExec := func() (remotecommand.Executor, error) {
-		return remotecommand.NewSPDYExecutor(cfg, http.MethodPost, execURL)
+		return remotecommand.NewSPDYExecutor(cfg, http.MethodPost, execURL(tee))
 	}
 	tests := []struct {
 		name      string
 		executor  func() (remotecommand.Executor, error)
+		stderr    string // what the command writes to stderr
 		upgrade   string // the upgrade the upstream saw
 		protocols string // the subprotocols offered, for WebSocket
 	}{
 		{"WebSocket v4, as clients before 1.30", func() (remotecommand.Executor, error) {
-			return remotecommand.NewWebSocketExecutorForProtocols(cfg, http.MethodGet, execURL.String(), "v4.channel.k8s.io")
-		}, "websocket", "v4.channel.k8s.io"},
-		{"SPDY", spdyExec, "SPDY/3.1", ""},
+			return remotecommand.NewWebSocketExecutorForProtocols(cfg, http.MethodGet, execURL(head).String(), "v4.channel.k8s.io")
+		}, "", "websocket", "v4.channel.k8s.io"},
+		{"SPDY", spdyExec, "hello proxy\n", "SPDY/3.1", ""},
 		{"as kubectl: WebSocket with SPDY fallback", func() (remotecommand.Executor, error) {
-			ws, err := remotecommand.NewWebSocketExecutor(cfg, http.MethodGet, execURL.String())
+			ws, err := remotecommand.NewWebSocketExecutor(cfg, http.MethodGet, execURL(tee).String())
 			if err != nil {
 				return nil, err
 			}
@@ -175,7 +111,7 @@ func TestExecThroughTheProxy(t *testing.T) {
 				return nil, err
 			}
 			return remotecommand.NewFallbackExecutor(ws, s, kubectlFallback)
-		}, "websocket", "v5.channel.k8s.io"},
+		}, "hello proxy\n", "websocket", "v5.channel.k8s.io"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,7 +127,7 @@ func TestExecThroughTheProxy(t *testing.T) {
 			if err != nil {
 				t.Fatalf("exec: %v", err)
 			}
-			if diff := cmp.Diff([]string{"HELLO PROXY\n", "bye\n"}, []string{stdout.String(), stderr.String()}); diff != "" {
+			if diff := cmp.Diff([]string{"hello proxy\n", tt.stderr}, []string{stdout.String(), stderr.String()}); diff != "" {
 				t.Errorf("stdout, stderr (-want +got):\n%s", diff)
 			}
 			checkUpgrade(t, up.received()[before:], tt.upgrade, tt.protocols)
@@ -215,7 +151,7 @@ func checkUpgrade(t *testing.T, got []http.Header, upgrade, protocols string) {
 }
 
 func TestPortForwardThroughTheProxy(t *testing.T) {
-	up := streamingUpstream(t, upperEchoServer(t))
+	up := streamingUpstream(t)
 	p := newTestProxy(t, up, proxyOptions{requestTimeout: time.Second})
 	cfg := p.restConfig(p.token(t, "alice", "devs"))
 	pfURL, _ := url.Parse(p.URL + "/api/v1/namespaces/team-a/pods/pod/portforward")
@@ -250,7 +186,7 @@ func TestPortForwardThroughTheProxy(t *testing.T) {
 			before := len(up.received())
 			conn := forwardPort(t, tt.dialer(t))
 			r := bufio.NewReader(conn)
-			// The middle line spans many frames and stays under the echo's 64 KiB line limit.
+			// The middle line spans many frames.
 			lines := []string{"first\n", strings.Repeat("large ", 10_000) + "\n", "last, after the request timeout\n"}
 			for i, line := range lines {
 				if i == len(lines)-1 {
@@ -263,8 +199,8 @@ func TestPortForwardThroughTheProxy(t *testing.T) {
 				if err != nil {
 					t.Fatalf("read through the port-forward: %v", err)
 				}
-				if reply != strings.ToUpper(line) {
-					t.Errorf("line %d: got %d bytes %.40q..., want %.40q...", i, len(reply), reply, strings.ToUpper(line))
+				if reply != line {
+					t.Errorf("line %d: got %d bytes %.40q..., want %.40q...", i, len(reply), reply, line)
 				}
 			}
 			checkUpgrade(t, up.received()[before:], tt.upgrade, tt.protocols)

@@ -15,11 +15,13 @@ import (
 	utilexec "k8s.io/utils/exec"
 )
 
-// executor is what runs "in the container" for exec. It knows three commands:
+// executor is what runs "in the container" for exec. It knows five commands:
 //
-//	cat          copies stdin to stdout until stdin ends
-//	echo ARGS    writes ARGS and a newline to stdout
-//	exit N       exits with status N
+//	cat               copies stdin to stdout until stdin ends
+//	tee /dev/stderr   copies stdin to stdout and stderr until stdin ends
+//	head -n N         copies N lines of stdin to stdout (for clients that cannot end stdin)
+//	echo ARGS         writes ARGS and a newline to stdout
+//	exit N            exits with status N
 //
 // Any other command exits 127 with "sh: NAME: not found" on stderr, as a shell would.
 type executor struct{}
@@ -35,6 +37,14 @@ func (executor) ExecInContainer(_ context.Context, _, _, _ string, cmd []string,
 		}
 		_, err := io.Copy(out, in)
 		return err
+	case "tee":
+		if in == nil || out == nil || errOut == nil || len(cmd) != 2 || cmd[1] != "/dev/stderr" {
+			return utilexec.CodeExitError{Err: fmt.Errorf("tee: want stdin, stdout, stderr and /dev/stderr"), Code: 2}
+		}
+		_, err := io.Copy(io.MultiWriter(out, errOut), in)
+		return err
+	case "head":
+		return head(cmd[1:], in, out)
 	case "echo":
 		if out != nil {
 			_, _ = io.WriteString(out, strings.Join(cmd[1:], " ")+"\n")
@@ -55,6 +65,24 @@ func (executor) ExecInContainer(_ context.Context, _, _, _ string, cmd []string,
 		}
 		return utilexec.CodeExitError{Err: fmt.Errorf("%s: not found", cmd[0]), Code: 127}
 	}
+}
+
+func head(args []string, in io.Reader, out io.Writer) error {
+	n := -1
+	if len(args) == 2 && args[0] == "-n" {
+		n, _ = strconv.Atoi(args[1])
+	}
+	if in == nil || out == nil || n < 0 {
+		return utilexec.CodeExitError{Err: fmt.Errorf("head: want stdin, stdout and -n N"), Code: 2}
+	}
+	r := bufio.NewReader(in)
+	for range n {
+		line, err := r.ReadString('\n')
+		if _, werr := io.WriteString(out, line); err != nil || werr != nil {
+			return nil // stdin ended early, as head does
+		}
+	}
+	return nil
 }
 
 // forwarder connects a port-forward stream to the loopback address of the pod's port.

@@ -30,6 +30,8 @@ import (
 
 // Kubelet is a running stand-in kubelet.
 type Kubelet struct {
+	// URL is https://127.0.0.1:Port.
+	URL string
 	// Port is its HTTPS port on 127.0.0.1, the Node's kubelet endpoint.
 	Port int
 	// CAFile is the PEM file of the CA that signed its serving certificate.
@@ -74,6 +76,7 @@ func Start(t testing.TB, opts Options) *Kubelet {
 	srv.StartTLS()                                   // HTTP/1.1 only, as the kubelet's upgrades need
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(k.done) }) // runs first: Close waits for the follow streams
+	k.URL = srv.URL
 	u, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)

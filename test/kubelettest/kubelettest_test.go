@@ -116,6 +116,8 @@ func testExec(t *testing.T, c *kubetest.Cluster) {
 		exit           int
 	}{
 		{"cat", []string{"cat"}, "hello\nkubelet\n", "hello\nkubelet\n", "", 0},
+		{"tee", []string{"tee", "/dev/stderr"}, "both\n", "both\n", "both\n", 0},
+		{"head", []string{"head", "-n", "1"}, "one\ntwo\n", "one\n", "", 0},
 		{"echo", []string{"echo", "a", "b"}, "", "a b\n", "", 0},
 		{"exit", []string{"exit", "3"}, "", "", "", 3},
 		{"unknown", []string{"vi"}, "", "", "sh: vi: not found\n", 127},
