@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,6 +54,8 @@ type privateKeyring struct {
 	exited chan struct{}
 	log    *syncbuf.Buffer
 	conn   *dbus.Conn // the test's own connection to the bus
+	// barriers counts forgetCalls' calls, each told apart by its number.
+	barriers int
 	// calls are the method calls to the Secret Service the bus routed,
 	// as its monitor sees them.
 	calls chan *dbus.Message
@@ -188,27 +191,35 @@ func (k *privateKeyring) monitor(t *testing.T, addr string) {
 	conn.Eavesdrop(k.calls)
 }
 
-// forgetCalls drops the calls the monitor has seen so far. The daemon answers
-// a ping of the test's own, which the monitor sees after every call before
-// it: the bus gives monitors the messages in the order it routes them.
+// forgetCalls drops the calls the monitor has seen so far, and returns once
+// the daemon has answered them. It sends a call of the test's own, a search
+// for a made-up attribute, and waits for its answer: the bus gives the
+// monitor the messages in the order it routes them, and the daemon answers
+// Secret Service calls in the order they come. (Not a D-Bus Ping: GDBus
+// answers that at once on its own thread, ahead of calls still queued.)
 func (k *privateKeyring) forgetCalls(t *testing.T) {
 	t.Helper()
-	if err := k.conn.Object(secretsName, "/").Call("org.freedesktop.DBus.Peer.Ping", 0).Err; err != nil {
-		t.Fatalf("ping the keyring daemon: %v", err)
+	k.barriers++
+	nonce := strconv.Itoa(k.barriers)
+	search := map[string]string{"aksoidc-test-barrier": nonce}
+	var unlocked, locked []dbus.ObjectPath
+	err := k.conn.Object(secretsName, "/org/freedesktop/secrets").Call("org.freedesktop.Secret.Service.SearchItems", 0, search).Store(&unlocked, &locked)
+	if err != nil {
+		t.Fatalf("search the keyring: %v", err)
 	}
-	me := k.conn.Names()[0]
 	for {
 		select {
 		case msg, ok := <-k.calls:
 			if !ok {
 				t.Fatal("the bus monitor's connection closed")
 			}
-			sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
-			if member, _ := msg.Headers[dbus.FieldMember].Value().(string); sender == me && member == "Ping" {
-				return
+			if len(msg.Body) == 1 {
+				if attrs, ok := msg.Body[0].(map[string]string); ok && attrs["aksoidc-test-barrier"] == nonce {
+					return
+				}
 			}
 		case <-time.After(time.Minute):
-			t.Fatal("the bus monitor did not see the test's ping within a minute")
+			t.Fatal("the bus monitor did not see the test's own call within a minute")
 		}
 	}
 }
