@@ -111,5 +111,5 @@ func notifyKeyringFailed(log Logger, dir string, err error) {
 // sits in the file store when the keyring was unavailable as it was saved, or when an earlier
 // run chose files. logout clears them all; the keyring comes first.
 func EveryCache(dir string) []tokencache.Store {
-	return []tokencache.Store{keyring(), tokencache.FileStore{Dir: dir}}
+	return []tokencache.Store{tokencache.StopAfterFault(keyring()), tokencache.FileStore{Dir: dir}}
 }

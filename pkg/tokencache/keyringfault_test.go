@@ -217,3 +217,21 @@ func TestKeyringSaveCompletesAfterTimeout(t *testing.T) {
 		t.Errorf("entry (-want +got):\n%s", diff)
 	}
 }
+
+// TestStopAfterFault: logout reads, then deletes, through one keyring store;
+// a hung keyring costs one timeout, not one per call.
+func TestStopAfterFault(t *testing.T) {
+	withSessionBus(t)
+	counted := &countingStore{Store: KeyringStore{Service: "svc", Timeout: 20 * time.Millisecond, secrets: newStuckKeyring(t)}}
+	s := StopAfterFault(counted)
+	_, loadErr := s.Load("k")
+	errs := []error{loadErr, s.Save("k", Entry{IDToken: "t"}), s.Delete("k"), s.DeleteAll()}
+	for i, err := range errs {
+		if err == nil || err.Error() != "keyring: no answer within 20ms" || !errors.Is(err, ErrKeyringFault) {
+			t.Errorf("call %d: %v, want the first call's fault", i, err)
+		}
+	}
+	if n := counted.calls.Load(); n != 1 {
+		t.Errorf("the hung keyring was asked %d times, want once", n)
+	}
+}
