@@ -167,9 +167,10 @@ func (o *setupOptions) adopt(fs *pflag.FlagSet, d setup.Discovery) {
 	}
 }
 
-// trust asks the user about a certificate no known CA verifies. It names the CA the proxy
-// publishes when that CA signs the certificate: the fingerprint the onboarding page shows, which
-// outlives the certificate's renewals, so it is the one to pin with --trust-fingerprint.
+// trust asks the user about a certificate no known CA verifies. It names the CA the discovery
+// document publishes when that CA signs the certificate: the fingerprint the onboarding page
+// shows, which outlives the certificate's renewals, so it is the one to pin with
+// --trust-fingerprint.
 func (o *setupOptions) trust(s streams) setup.TrustFunc {
 	return func(f setup.Fingerprints) (bool, error) {
 		pin, signed := f.Certificate, ""
@@ -183,8 +184,9 @@ func (o *setupOptions) trust(s streams) setup.TrustFunc {
 			return false, fmt.Errorf("--trust-fingerprint: the proxy's certificate has fingerprint %s%s", f.Certificate, signed)
 		}
 		_, _ = fmt.Fprintf(s.err, "No known CA verifies the certificate of %s.\nIts fingerprint is %s\n", o.server, f.Certificate)
-		if f.CA != "" {
-			_, _ = fmt.Fprintf(s.err, "It is signed by the CA the proxy publishes (its onboarding page shows it): %s\n", f.CA)
+		if f.CA != "" { // named by the server itself: only a comparison makes it worth anything
+			_, _ = fmt.Fprintf(s.err, "It is signed by the CA the server's discovery document names: %s\n"+
+				"Compare it with what your platform team published (the onboarding page, if you opened it over a connection you trust).\n", f.CA)
 		}
 		_, _ = fmt.Fprint(s.err, "Trust it? [y/N] ")
 		line, err := bufio.NewReader(s.in).ReadString('\n')

@@ -193,7 +193,8 @@ func TestSetupNamesTheCAThePagePublishes(t *testing.T) {
 	block, _ := pem.Decode(ca.PEM)
 	caFingerprint := setup.Fingerprint(block.Bytes)
 	prompt := "No known CA verifies the certificate of " + srv.URL + ".\nIts fingerprint is " + fingerprint +
-		"\nIt is signed by the CA the proxy publishes (its onboarding page shows it): " + caFingerprint + "\nTrust it? [y/N] "
+		"\nIt is signed by the CA the server's discovery document names: " + caFingerprint + "\nCompare it with what your platform team " +
+		"published (the onboarding page, if you opened it over a connection you trust).\nTrust it? [y/N] "
 	login := "Open " + p.URL + "/device and enter the code ABCD-EFGH to log in.\n"
 	cases := []struct {
 		name  string

@@ -67,46 +67,50 @@ func Discover(ctx context.Context, server string, caPEM []byte, trust TrustFunc)
 }
 
 // trustOnFirstUse shows the fingerprint of the certificate the server
-// presents and goes on only if the user accepts it. The document's CA bundle
-// must then verify that same certificate, so a bundle cannot be swapped in.
+// presents (and of the document's CA that signs it) and goes on only if the
+// user accepts it; what is then trusted is only what was shown.
 func trustOnFirstUse(ctx context.Context, server string, trust TrustFunc) (Discovery, error) {
 	doc, chain, err := fetch(ctx, server, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // the user verifies the fingerprint
 	if err != nil {
 		return Discovery{}, err
 	}
-	ok, err := trust(fingerprintsOf(server, chain, doc.CertificateAuthorityData))
+	shown, caData, err := whatToTrust(server, chain, doc.CertificateAuthorityData)
+	if err != nil {
+		return Discovery{}, err
+	}
+	ok, err := trust(shown)
 	if err != nil {
 		return Discovery{}, err
 	}
 	if !ok {
 		return Discovery{}, fmt.Errorf("the certificate of %s was not trusted", server)
 	}
-	if len(doc.CertificateAuthorityData) == 0 {
-		return Discovery{Document: doc, CAData: chainPEM(chain)}, nil
-	}
-	if err := verifyChain(chain, doc.CertificateAuthorityData); err != nil {
-		return Discovery{}, err
-	}
-	return Discovery{Document: doc, CAData: doc.CertificateAuthorityData}, nil
+	return Discovery{Document: doc, CAData: caData}, nil
 }
 
-// fingerprintsOf names the presented certificate and, when the document's bundle verifies it for
-// server's host (with the presented intermediates), the root it chains to: a fingerprint the user
-// can compare with the onboarding page's, and that stays when the certificate is renewed.
-func fingerprintsOf(server string, chain []*x509.Certificate, caPEM []byte) Fingerprints {
+// whatToTrust returns the fingerprints to show and the CA data the kubeconfig gets if the user
+// accepts them: without a bundle in the document, the presented chain; with one, the single CA
+// of the bundle that verifies the certificate for server's host (named unless it is the
+// certificate itself, self-signed), never the bundle's other certificates, which nobody was
+// shown. A bundle that does not verify the certificate is refused before anyone is asked.
+func whatToTrust(server string, chain []*x509.Certificate, bundle []byte) (Fingerprints, []byte, error) {
 	f := Fingerprints{Certificate: Fingerprint(chain[0].Raw)}
+	if len(bundle) == 0 {
+		return f, chainPEM(chain), nil
+	}
 	u, err := url.Parse(server)
-	if err != nil || len(caPEM) == 0 {
-		return f
-	}
-	chains, err := verify(chain, caPEM, u.Hostname())
 	if err != nil {
-		return f
+		return f, nil, fmt.Errorf("--server %q: %w", server, err)
 	}
-	if root := chains[0][len(chains[0])-1]; !root.Equal(chain[0]) { // not a self-signed certificate
+	chains, err := verify(chain, bundle, u.Hostname())
+	if err != nil {
+		return f, nil, fmt.Errorf("the discovery document's certificateAuthorityData does not verify the server's certificate: %w", err)
+	}
+	root := chains[0][len(chains[0])-1]
+	if !root.Equal(chain[0]) {
 		f.CA = Fingerprint(root.Raw)
 	}
-	return f
+	return f, chainPEM([]*x509.Certificate{root}), nil
 }
 
 // Fingerprint is the SHA-256 fingerprint of a DER certificate, as `SHA256:AB:CD:...`.
@@ -127,15 +131,8 @@ func chainPEM(chain []*x509.Certificate) []byte {
 	return b
 }
 
-func verifyChain(chain []*x509.Certificate, caPEM []byte) error {
-	if _, err := verify(chain, caPEM, ""); err != nil {
-		return fmt.Errorf("the discovery document's certificateAuthorityData does not verify the server's certificate: %w", err)
-	}
-	return nil
-}
-
-// verify checks chain[0] against the bundle caPEM, with the rest of chain as intermediates, and
-// for host unless it is empty.
+// verify checks chain[0] against the bundle caPEM, with the rest of chain as intermediates, for
+// host.
 func verify(chain []*x509.Certificate, caPEM []byte, host string) ([][]*x509.Certificate, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {

@@ -16,9 +16,9 @@ import (
 )
 
 // TestTrustOnFirstUseNamesThePublishedCA: the user is shown the fingerprint of the CA the
-// discovery document publishes (the one the onboarding page shows) only when that CA signs the
-// presented certificate for the host in --server; a document cannot make setup name a CA that
-// did not sign what the server presents.
+// discovery document publishes (the one the onboarding page shows) when that CA signs the
+// presented certificate, and only that CA is trusted afterwards, never the rest of the bundle;
+// a bundle that does not sign the certificate is refused before anyone is asked.
 func TestTrustOnFirstUseNamesThePublishedCA(t *testing.T) {
 	t.Parallel()
 	ca, other := testpki.NewCA(t, "proxy CA"), testpki.NewCA(t, "someone else's CA")
@@ -30,40 +30,57 @@ func TestTrustOnFirstUseNamesThePublishedCA(t *testing.T) {
 		name      string
 		serving   *tls.Certificate // nil: httptest's self-signed certificate
 		published []byte
-		wantCA    bool
+		wantCA    bool   // the CA's fingerprint shown
+		wantData  []byte // trusted afterwards; nil: the presented certificate
+		wantErr   string // refused before asking
 	}{
-		{"the published CA signs it", ptr(leaf.TLSCertificate(t)), ca.PEM, true},
-		{"bundle with the CA among others", ptr(leaf.TLSCertificate(t)), append(append([]byte(nil), other.PEM...), ca.PEM...), true},
-		{"another CA published", ptr(leaf.TLSCertificate(t)), other.PEM, false},
-		{"no CA published", ptr(leaf.TLSCertificate(t)), nil, false},
-		{"self-signed, published as its own CA", nil, selfPEM, false},
+		{name: "the published CA signs it", serving: ptr(leaf.TLSCertificate(t)), published: ca.PEM, wantCA: true, wantData: ca.PEM},
+		{name: "bundle with the CA among others", serving: ptr(leaf.TLSCertificate(t)),
+			published: append(append([]byte(nil), other.PEM...), ca.PEM...), wantCA: true, wantData: ca.PEM},
+		{name: "another CA published", serving: ptr(leaf.TLSCertificate(t)), published: other.PEM,
+			wantErr: "the discovery document's certificateAuthorityData does not verify the server's certificate"},
+		{name: "no CA published", serving: ptr(leaf.TLSCertificate(t))},
+		{name: "self-signed, published as its own CA", published: selfPEM},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := discoveryServer(t, tc.serving, tc.published)
-			var got []Fingerprints
-			_, err := Discover(t.Context(), srv.URL, nil, func(f Fingerprints) (bool, error) {
-				got = append(got, f)
-				return false, nil
+			var asked []Fingerprints
+			d, err := Discover(t.Context(), srv.URL, nil, func(f Fingerprints) (bool, error) {
+				asked = append(asked, f)
+				return true, nil
 			})
-			if err == nil || !strings.Contains(err.Error(), "was not trusted") {
-				t.Fatalf("Discover: %v, want the refusal of an untrusted certificate", err)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || len(asked) > 0 {
+					t.Fatalf("Discover: %v after asking %v, want %q before asking", err, asked, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Discover: %v", err)
 			}
 			want := Fingerprints{Certificate: Fingerprint(srv.Certificate().Raw)}
 			if tc.wantCA {
 				block, _ := pem.Decode(ca.PEM)
 				want.CA = Fingerprint(block.Bytes)
 			}
-			if diff := cmp.Diff([]Fingerprints{want}, got); diff != "" {
+			if diff := cmp.Diff([]Fingerprints{want}, asked); diff != "" {
 				t.Errorf("shown to the user (-want +got):\n%s", diff)
+			}
+			wantData := tc.wantData
+			if wantData == nil {
+				wantData = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+			}
+			if diff := cmp.Diff(string(wantData), string(d.CAData)); diff != "" {
+				t.Errorf("trusted afterwards (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-// TestPublishedCAMustSignForTheHost: a CA that signed the certificate for other names is not
-// named (Discover refuses such a certificate before asking; this is the rule on its own).
+// TestPublishedCAMustSignForTheHost: a CA that signed the certificate for other names is refused
+// (Discover refuses such a certificate before this; this is the rule on its own).
 func TestPublishedCAMustSignForTheHost(t *testing.T) {
 	t.Parallel()
 	ca := testpki.NewCA(t, "proxy CA")
@@ -72,8 +89,9 @@ func TestPublishedCAMustSignForTheHost(t *testing.T) {
 	block, _ := pem.Decode(ca.PEM)
 	for server, want := range map[string]string{"https://127.0.0.1:8443": Fingerprint(block.Bytes), "https://[::1]": Fingerprint(block.Bytes),
 		"https://localhost:8443": "", "https://kube.example.com": ""} {
-		if got := fingerprintsOf(server, chain, ca.PEM).CA; got != want {
-			t.Errorf("%s: CA fingerprint %q, want %q", server, got, want)
+		f, _, err := whatToTrust(server, chain, ca.PEM)
+		if f.CA != want || (err == nil) != (want != "") {
+			t.Errorf("%s: CA fingerprint %q, error %v; want %q", server, f.CA, err, want)
 		}
 	}
 }
