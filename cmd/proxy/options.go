@@ -112,10 +112,17 @@ func (o *options) validate() error {
 	case o.authenticationConfig == "" && (o.oidcIssuerURL == "" || o.oidcClientID == ""):
 		errs = append(errs, errors.New("either --authentication-config or both --oidc-issuer-url and --oidc-client-id are required"))
 	}
+	seen := map[string]bool{}
 	for _, c := range o.oidcRequiredClaims {
-		if k, _, ok := strings.Cut(c, "="); !ok || k == "" {
+		k, _, ok := strings.Cut(c, "=")
+		switch {
+		case !ok || k == "":
 			errs = append(errs, fmt.Errorf("--oidc-required-claim %q: want key=value", c))
+		case seen[k]:
+			// kube-apiserver keeps the last value: a second flag would silently replace a rule.
+			errs = append(errs, fmt.Errorf("--oidc-required-claim %q: claim %q is already required", c, k))
 		}
+		seen[k] = true
 	}
 	for _, alg := range o.oidcSigningAlgs {
 		if !slices.Contains(oidc.AllValidSigningAlgorithms(), alg) {

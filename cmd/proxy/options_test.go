@@ -51,6 +51,13 @@ func TestBadFlagsAreAllReportedAtOnce(t *testing.T) {
 				p + "--log-level \"trace\": want debug, info, warn or error\n",
 		},
 		{
+			// kube-apiserver would keep the last: a chart value "tid=x" must not replace tid's rule.
+			name: "a claim required twice",
+			args: append([]string{"--oidc-issuer-url=https://127.0.0.1", "--oidc-client-id=k", "--oidc-required-claim=tid=corp",
+				"--oidc-required-claim=tid=attacker=x"}, serving...),
+			wantStderr: p + "--oidc-required-claim \"tid=attacker=x\": claim \"tid\" is already required\n",
+		},
+		{
 			name:       "unknown flag",
 			args:       []string{"--oidc-issuer"},
 			wantStderr: p + "unknown flag: --oidc-issuer (see --help)\n",

@@ -142,6 +142,12 @@ func TestAKSValuesRefused(t *testing.T) {
 		{"misspelt spread field", []string{"--set", "topologySpreadConstraints[0].maxSkew=1", "--set", "topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname",
 			"--set", "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule", "--set", "topologySpreadConstraints[0].nodeTaintPolicy=Honor"},
 			"at '/topologySpreadConstraints/0': additional properties 'nodeTaintPolicy' not allowed"},
+		// The chart writes --oidc-required-claim=<key>=<value>; the proxy cuts at the first "=".
+		{"a required claim's name with =", []string{"--set-json", `oidc.requiredClaims={"tid=attacker":"x"}`},
+			"invalid propertyName 'tid=attacker'"},
+		// --discovery-extra-scopes is one comma-separated flag: a comma would make more scopes.
+		{"a scope with a comma", []string{"--set-json", `discovery.extraScopes=["groups,admin"]`},
+			"at '/discovery/extraScopes/0': 'groups,admin' does not match pattern"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
