@@ -89,7 +89,7 @@ func OpenCache(storage Storage, dir string, log Logger) tokencache.Store {
 		return tokencache.NoStore{}
 	}
 	return &tokencache.Fallback{
-		Primary:   keyring(),
+		Primary:   tokencache.StopAfterFault(keyring()),
 		Secondary: file,
 		Notify:    func(err error) { notifyKeyringFailed(log, dir, err) },
 	}

@@ -3,7 +3,6 @@ package tokencache
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 )
 
 // Store is the storage a Fallback combines.
@@ -16,21 +15,17 @@ type Store interface {
 
 // Fallback prefers Primary (the keyring) and uses Secondary (the file store)
 // whenever Primary fails, so a missing, locked, hung or killed keyring never
-// fails a login. Notify is called once, with the first Primary error. After
-// a fault (ErrKeyringFault) Primary is not asked again: a keyring that did
-// not answer in time would make every later call wait as long again.
+// fails a login. Notify is called once, with the first Primary error. Wrap a
+// keyring Primary in StopAfterFault, so a keyring that did not answer in
+// time is not asked again.
 type Fallback struct {
 	Primary, Secondary Store
 	Notify             func(error)
 
-	once    sync.Once
-	faulted atomic.Bool
+	once sync.Once
 }
 
 func (f *Fallback) degrade(err error) {
-	if errors.Is(err, ErrKeyringFault) {
-		f.faulted.Store(true)
-	}
 	f.once.Do(func() {
 		if f.Notify != nil {
 			f.Notify(err)
@@ -42,14 +37,12 @@ func (f *Fallback) degrade(err error) {
 // unusable stays reachable after it comes back. When both hold an entry, the
 // newer one wins (see newer).
 func (f *Fallback) Load(id string) (Entry, error) {
-	if !f.faulted.Load() {
-		e, err := f.Primary.Load(id)
-		if err == nil {
-			return f.newer(id, e), nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			f.degrade(err)
-		}
+	e, err := f.Primary.Load(id)
+	if err == nil {
+		return f.newer(id, e), nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		f.degrade(err)
 	}
 	return f.Secondary.Load(id)
 }
@@ -75,33 +68,26 @@ func (f *Fallback) newer(id string, e Entry) Entry {
 // Save writes Primary and removes a stale Secondary copy, or writes Secondary
 // when Primary refuses.
 func (f *Fallback) Save(id string, e Entry) error {
-	if !f.faulted.Load() {
-		err := f.Primary.Save(id, e)
-		if err == nil {
-			// The file copy may hold an older refresh token: do not leave it behind.
-			return f.Secondary.Delete(id)
-		}
+	if err := f.Primary.Save(id, e); err != nil {
 		f.degrade(err)
+		return f.Secondary.Save(id, e)
 	}
-	return f.Secondary.Save(id, e)
+	// The file copy may hold an older refresh token: do not leave it behind.
+	return f.Secondary.Delete(id)
 }
 
 // Delete removes the entry from both stores.
 func (f *Fallback) Delete(id string) error {
-	if !f.faulted.Load() {
-		if err := f.Primary.Delete(id); err != nil {
-			f.degrade(err)
-		}
+	if err := f.Primary.Delete(id); err != nil {
+		f.degrade(err)
 	}
 	return f.Secondary.Delete(id)
 }
 
 // DeleteAll removes every entry from both stores.
 func (f *Fallback) DeleteAll() error {
-	if !f.faulted.Load() {
-		if err := f.Primary.DeleteAll(); err != nil {
-			f.degrade(err)
-		}
+	if err := f.Primary.DeleteAll(); err != nil {
+		f.degrade(err)
 	}
 	return f.Secondary.DeleteAll()
 }

@@ -13,7 +13,7 @@ import (
 // gave no answer within KeyringStore.Timeout, or its daemon went away before
 // answering. Unlike a keyring that is simply absent, this costs the user a
 // wait and moves the token to the file store, so it is worth a warning; and
-// a Fallback stops asking that keyring for the rest of the run.
+// StopAfterFault does not ask that keyring again.
 var ErrKeyringFault = errors.New("the keyring failed mid-call")
 
 // faultError is a keyring fault with its cause.

@@ -121,14 +121,15 @@ func (c *countingStore) Save(id string, e Entry) error { c.calls.Add(1); return 
 func (c *countingStore) Delete(id string) error        { c.calls.Add(1); return c.Store.Delete(id) }
 
 // TestFallbackAfterKeyringTimeout: a keyring that stops answering costs one
-// timeout, one notice, and the run goes on with the file store alone.
+// timeout and one notice (StopAfterFault, as OpenCache builds it), and the
+// run goes on with the file store alone.
 func TestFallbackAfterKeyringTimeout(t *testing.T) {
 	withSessionBus(t)
 	stuck := newStuckKeyring(t)
 	primary := &countingStore{Store: KeyringStore{Service: "svc", Timeout: 20 * time.Millisecond, secrets: stuck}}
 	file := FileStore{Dir: t.TempDir()}
 	var notes []string
-	f := &Fallback{Primary: primary, Secondary: file, Notify: func(err error) { notes = append(notes, err.Error()) }}
+	f := &Fallback{Primary: StopAfterFault(primary), Secondary: file, Notify: func(err error) { notes = append(notes, err.Error()) }}
 
 	if _, err := f.Load("k"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Load with a hung keyring: %v, want ErrNotFound from the file store", err)
