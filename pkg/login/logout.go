@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,19 +37,27 @@ type LogoutResult struct {
 func Logout(ctx context.Context, cfg Config, stores []tokencache.Store) (LogoutResult, error) {
 	id := cfg.CacheKey().ID()
 	var res LogoutResult
-	refresh := ""
+	// Every copy's refresh token: after a keyring fault the keyring and the file may hold
+	// different ones (Fallback keeps the newer), and each stays valid at the issuer until revoked.
+	var refresh []string
 	for _, st := range stores {
 		if e, err := st.Load(id); err == nil {
 			res.Found = true
-			if refresh == "" {
-				refresh = e.RefreshToken
+			if e.RefreshToken != "" && !slices.Contains(refresh, e.RefreshToken) {
+				refresh = append(refresh, e.RefreshToken)
 			}
 		}
 	}
-	if refresh != "" {
-		res.Revoked, res.RevocationErr = revoke(ctx, cfg, refresh)
-		res.NoRevocationEndpoint = !res.Revoked && res.RevocationErr == nil
+	var errs []error
+	revokedAll := len(refresh) > 0
+	for _, r := range refresh {
+		revoked, err := revoke(ctx, cfg, r)
+		errs = append(errs, err)
+		revokedAll = revokedAll && revoked
+		res.NoRevocationEndpoint = !revoked && err == nil
 	}
+	res.RevocationErr = errors.Join(errs...)
+	res.Revoked = revokedAll && res.RevocationErr == nil
 	return res, forget(stores, cfg.Log, func(st tokencache.Store) error { return st.Delete(id) })
 }
 
@@ -59,12 +68,15 @@ func LogoutAll(stores []tokencache.Store, log Logger) error {
 }
 
 // forget runs del on every store. The keyring, first of several, may simply be absent, which
-// means nothing was stored there.
+// means nothing was stored there; but one that failed mid-call (stopped, killed) may still hold
+// the token, and saying "removed" would leave it to come back when the keyring does.
 func forget(stores []tokencache.Store, log Logger, del func(tokencache.Store) error) error {
 	var errs []error
 	for i, st := range stores {
 		err := del(st)
 		switch {
+		case errors.Is(err, tokencache.ErrKeyringFault):
+			errs = append(errs, fmt.Errorf("the OS keyring did not answer (%w), so it may still hold the token: run logout again once it does", err))
 		case err != nil && i == 0 && len(stores) > 1:
 			log.Printf(1, "skipping the OS keyring: %v", err)
 		case err != nil:
