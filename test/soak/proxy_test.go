@@ -99,6 +99,17 @@ func (p *proxyProc) waitServing(t testing.TB) {
 	})
 }
 
+// complaints are the last n lines of the proxy's log at level WARN or ERROR.
+func (p *proxyProc) complaints(n int) string {
+	var lines []string
+	for line := range strings.Lines(p.Logs.String()) {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines[max(len(lines)-n, 0):], "")
+}
+
 func (p *proxyProc) probeStatus(t testing.TB, path string) int {
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, p.ProbeURL+path, nil)
 	resp, err := http.DefaultClient.Do(req)

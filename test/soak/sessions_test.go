@@ -46,12 +46,12 @@ const sessionTimeout = 30 * time.Second
 func (l *load) sessions(ctx context.Context, kind, worker int) {
 	u := &user{name: fmt.Sprintf("%s-%d", sessionNames[kind], worker)}
 	open := [sessionKinds]func(context.Context, *rest.Config, string, int) error{l.follow, l.exec, l.portForward}[kind]
-	for i := 0; ctx.Err() == nil; i++ {
+	for i := 0; !over(ctx); i++ {
 		sctx, cancel := context.WithTimeout(ctx, sessionTimeout)
 		err := open(sctx, l.p.restConfig(l.tokenOf(u)), fmt.Sprintf("%s session %d\n", u.name, i), i)
 		cancel()
 		switch {
-		case ctx.Err() != nil:
+		case over(ctx):
 		case err != nil:
 			l.fail("%s session %d: %v", sessionNames[kind], i, err)
 		default:
