@@ -170,7 +170,7 @@ func testInstallDryRun(t *testing.T, h *helmCLI, c *charttest.Cluster, ref, vers
 		"--namespace", ns, "--dry-run=server"}, values...)
 	out := h.mustRun(t, args...)
 	for _, want := range []string{"NAME: oci-install\n", "NAMESPACE: oci-install\n", "STATUS: pending-install\n",
-		"kind: Deployment\n", "image: " + image + ":v" + version + "\n"} {
+		"kind: Deployment\n", "image: \"" + image + ":v" + version + "\"\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("helm %s printed no %q:\n%s", strings.Join(args, " "), want, out)
 		}
