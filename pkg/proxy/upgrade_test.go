@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +22,6 @@ import (
 	"k8s.io/streaming/pkg/httpstream/wsstream"
 
 	"github.com/aksoidc/aksoidc/test/kubelettest"
-	"github.com/aksoidc/aksoidc/test/syncbuf"
 	"github.com/aksoidc/aksoidc/test/testpki"
 )
 
@@ -184,7 +181,7 @@ func TestPortForwardThroughTheProxy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(up.received())
-			conn := forwardPort(t, tt.dialer(t))
+			conn := kubelettest.ForwardPort(t, tt.dialer(t))
 			r := bufio.NewReader(conn)
 			// The middle line spans many frames.
 			lines := []string{"first\n", strings.Repeat("large ", 10_000) + "\n", "last, after the request timeout\n"}
@@ -206,32 +203,4 @@ func TestPortForwardThroughTheProxy(t *testing.T) {
 			checkUpgrade(t, up.received()[before:], tt.upgrade, tt.protocols)
 		})
 	}
-}
-
-// forwardPort starts a port-forward to the pod's port 80 through dialer and connects to it.
-func forwardPort(t *testing.T, dialer httpstream.Dialer) net.Conn {
-	t.Helper()
-	stop, ready := make(chan struct{}), make(chan struct{})
-	t.Cleanup(func() { close(stop) })
-	var out, errOut syncbuf.Buffer
-	fw, err := portforward.NewOnAddressesForStreaming(dialer, []string{"127.0.0.1"}, []string{"0:80"}, stop, ready, &out, &errOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = fw.ForwardPorts() }()
-	select {
-	case <-ready:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("port-forward not ready: %s", errOut.String())
-	}
-	ports, err := fw.GetPorts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
 }

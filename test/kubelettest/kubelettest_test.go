@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/transport/spdy"
 	"k8s.io/client-go/util/exec"
@@ -24,7 +21,6 @@ import (
 
 	"github.com/aksoidc/aksoidc/test/kubelettest"
 	"github.com/aksoidc/aksoidc/test/kubetest"
-	"github.com/aksoidc/aksoidc/test/syncbuf"
 )
 
 const ns = "default"
@@ -158,29 +154,7 @@ func testPortForward(t *testing.T, c *kubetest.Cluster) {
 		t.Fatal(err)
 	}
 	dialer := spdy.NewDialerForStreaming(upgrader, &http.Client{Transport: rt}, http.MethodPost, req.URL())
-	stop, ready := make(chan struct{}), make(chan struct{})
-	defer close(stop)
-	var out, errOut syncbuf.Buffer
-	fw, err := portforward.NewOnAddressesForStreaming(dialer, []string{"127.0.0.1"}, []string{"0:80"}, stop, ready, &out, &errOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	failed := make(chan error, 1)
-	go func() { failed <- fw.ForwardPorts() }()
-	select {
-	case <-ready:
-	case err := <-failed:
-		t.Fatalf("port-forward: %v (%s)", err, errOut.String())
-	}
-	ports, err := fw.GetPorts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
+	conn := kubelettest.ForwardPort(t, dialer)
 	r := bufio.NewReader(conn)
 	for _, line := range []string{"ping\n", strings.Repeat("x", 100_000) + "\n"} {
 		if _, err := io.WriteString(conn, line); err != nil {
@@ -188,7 +162,7 @@ func testPortForward(t *testing.T, c *kubetest.Cluster) {
 		}
 		got, err := r.ReadString('\n')
 		if err != nil {
-			t.Fatalf("read through the port-forward: %v (%s)", err, errOut.String())
+			t.Fatalf("read through the port-forward: %v", err)
 		}
 		if got != line {
 			t.Errorf("got %d bytes %.20q, want %d bytes %.20q", len(got), got, len(line), line)
