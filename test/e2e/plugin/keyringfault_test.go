@@ -72,8 +72,7 @@ func TestKeyringDaemonKilledDuringLoad(t *testing.T) {
 	verbose := s.plugin
 	verbose.args = append(append([]string(nil), s.plugin.args...), "-v", "1")
 	wait := startRun(t, verbose)
-	t.Logf("killing the keyring daemon during its %s call", s.keyring.waitForCall(t))
-	s.keyring.kill(t)
+	s.keyring.killDuringCall(t)
 	r := wait()
 
 	if diff := cmp.Diff([]string{keyringAbsent(s.dir)}, keyringLines(r.stderr)); diff != "" {
@@ -118,8 +117,7 @@ func TestKeyringDaemonKilledDuringSave(t *testing.T) {
 	g.waitForLaunch(t)
 	s.keyring.stop(t)
 	g.open(t)
-	t.Logf("killing the keyring daemon during its %s call", s.keyring.waitForCall(t))
-	s.keyring.kill(t)
+	s.keyring.killDuringCall(t)
 	r := wait()
 
 	if want := keyringFailed(daemonKilled, s.dir); r.stderr != want {
@@ -279,8 +277,7 @@ func TestKeyringDaemonKilledDuringRefreshSave(t *testing.T) {
 	s.keyring.waitForCallTo(t, "Close") // go-keyring ends a read by closing its session
 	s.keyring.stop(t)
 	s.dex.Resume(t)
-	t.Logf("killing the keyring daemon during its %s call", s.keyring.waitForCall(t))
-	s.keyring.kill(t)
+	s.keyring.killDuringCall(t)
 	r := wait()
 	if want := keyringFailed(daemonKilled, s.dir); r.stderr != want {
 		t.Errorf("stderr %q, want %q", r.stderr, want)

@@ -283,6 +283,14 @@ func (k *privateKeyring) kill(t *testing.T) {
 	<-k.exited
 }
 
+// killDuringCall kills a stopped daemon once a call to it has reached the
+// bus, so the caller is waiting for an answer that never comes.
+func (k *privateKeyring) killDuringCall(t *testing.T) {
+	t.Helper()
+	t.Logf("killing the keyring daemon during its %s call", k.waitForCall(t))
+	k.kill(t)
+}
+
 // secret is a Secret Service secret: session, parameters, value, content type.
 type secret struct {
 	Session     dbus.ObjectPath
