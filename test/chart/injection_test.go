@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -38,6 +39,7 @@ func TestStringValuesCannotChangeTheManifests(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no ci/*-values.yaml: %v", err)
 	}
+	var mu sync.Mutex // the parallel subtests each add what they reached
 	reached := map[string]bool{}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -58,6 +60,8 @@ func TestStringValuesCannotChangeTheManifests(t *testing.T) {
 				checkHostile(t, base, settable, used, variant)
 			}
 			t.Logf("%d of %d string values reach the manifests with this file", len(used), len(all))
+			mu.Lock()
+			defer mu.Unlock()
 			for _, i := range used {
 				reached[settable[i].path.String()] = true // read after the parallel subtests end
 			}
