@@ -81,6 +81,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Cross-field rules the schema cannot say clearly; each message names the values at fault. */}}
 {{- define "aksoidc-proxy.validate" -}}
+{{- /* YAML reads CR, NEL, LS and PS as line breaks, but nindent indents only after \n and toYaml
+writes LS and PS raw in a block scalar: such a value, in any string or key (annotations and
+extraEnv too, which the schema leaves free), could add fields anywhere. JSON writes CR, LS and PS
+as \r, \u2028 and \u2029 (after an even run of backslashes), NEL as itself. */}}
+{{- if regexMatch `(^|[^\\])(\\\\)*\\(r|u2028|u2029)|\x{85}` (toJson .Values) }}
+{{- fail "a value holds a carriage return, NEL, LS or PS (U+000D, U+0085, U+2028, U+2029), which YAML reads as line breaks: use \\n" }}
+{{- end }}
 {{- $o := .Values.oidc }}
 {{- if and .Values.authenticationConfig (or $o.issuerURL $o.clientID $o.usernameClaim $o.usernamePrefix $o.groupsClaim $o.groupsPrefix $o.requiredClaims $o.signingAlgs $o.caBundle) }}
 {{- fail "oidc.* and authenticationConfig are mutually exclusive (as the proxy's --oidc-* flags and --authentication-config are): set one of them" }}
