@@ -145,6 +145,13 @@ func TestAKSValuesRefused(t *testing.T) {
 		// The chart writes --oidc-required-claim=<key>=<value>; the proxy cuts at the first "=".
 		{"a required claim's name with =", []string{"--set-json", `oidc.requiredClaims={"tid=attacker":"x"}`},
 			"invalid propertyName 'tid=attacker'"},
+		// The chart's own labels come first; a second copy would win (YAML keeps the last key).
+		{"a pod label the chart sets", []string{"--set-json", `podLabels={"app.kubernetes.io/name":"other"}`},
+			"invalid propertyName 'app.kubernetes.io/name'"},
+		{"the metrics Service's component label on the main Service", []string{"--set-json", `service.labels={"app.kubernetes.io/component":"metrics"}`},
+			"invalid propertyName 'app.kubernetes.io/component'"},
+		{"the chart's label on the ServiceMonitor", []string{"--set-json", `metrics.serviceMonitor.labels={"helm.sh/chart":"x"}`},
+			"invalid propertyName 'helm.sh/chart'"},
 		// --discovery-extra-scopes is one comma-separated flag: a comma would make more scopes.
 		{"a scope with a comma", []string{"--set-json", `discovery.extraScopes=["groups,admin"]`},
 			"at '/discovery/extraScopes/0': 'groups,admin' does not match pattern"},

@@ -206,7 +206,7 @@ var prefixOnly = map[string]string{
 	"extraArgs.[]":                                    "--",
 }
 
-// stringPaths walks the schema for string values other than enums and consts.
+// stringPaths walks the schema, through its $defs, for string values other than enums and consts.
 func stringPaths(t *testing.T, schemaFile string) []stringValue {
 	t.Helper()
 	b, err := os.ReadFile(schemaFile) //nolint:gosec // the chart's own schema
@@ -220,6 +220,14 @@ func stringPaths(t *testing.T, schemaFile string) []stringValue {
 	var out []stringValue
 	var walk func(node map[string]any, at path)
 	walk = func(node map[string]any, at path) {
+		if ref, ok := node["$ref"].(string); ok { // the schema's own definitions, "#/$defs/name"
+			defs, _ := schema["$defs"].(map[string]any)
+			def, ok := defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+			if !ok {
+				t.Fatalf("%s: %s at %s: want a definition under $defs", schemaFile, ref, at)
+			}
+			node = def
+		}
 		if node["type"] == "string" && node["enum"] == nil && node["const"] == nil {
 			v := stringValue{path: append(path(nil), at...)}
 			if p, ok := node["pattern"].(string); ok {
