@@ -189,6 +189,11 @@ func (k *privateKeyring) monitor(t *testing.T, addr string) {
 	// godbus drops what does not fit: far more than a test's calls.
 	k.calls = make(chan *dbus.Message, 1024)
 	conn.Eavesdrop(k.calls)
+	// godbus v5.2.2's Close closes this channel but leaves it set, and its reader may still be
+	// handed a message before the socket closes: a send on the closed channel panics the whole
+	// test binary (seen once in CI). Detached first (cleanups run last in, first out), nothing
+	// is sent to it once the test ends.
+	t.Cleanup(func() { conn.Eavesdrop(nil) })
 }
 
 // forgetCalls drops the calls the monitor has seen so far, and returns once
